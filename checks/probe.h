@@ -1,0 +1,178 @@
+/*
+ * probe: the check-kind interface, the result record and the run lifecycle.
+ *
+ * A check kind (tcp, http, dns, tls) is one file exporting one const
+ * struct probe_ops, listed once in the registry in probe.c.  The kind
+ * parses its own config keys (conf_parse), starts non-blocking work on the
+ * loop (start), and reports exactly once through probe_run_done().  It never
+ * touches rules, alerts or metrics: its only output is the struct
+ * probe_result in the run.
+ *
+ * The run (struct probe_run) is owned by whoever started it (the
+ * scheduler).  probe.c enforces the run's one absolute deadline: when it
+ * passes, the kind's expire() describes what it was waiting for, releases
+ * its resources, and probe.c completes the run.  So a kind need not arm a
+ * deadline timer of its own; it may arm earlier ones (per-phase timeouts).
+ *
+ * A failed probe is data, not an error: its status is one of the stable
+ * reason codes below, its message says what happened in words
+ * ("connect to 10.0.0.5:5432: refused").
+ */
+#ifndef SONDE_PROBE_H
+#define SONDE_PROBE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "loop.h"
+
+struct check_conf;
+struct confread;
+struct config_setting_t;
+struct resolver;
+struct probe_run;
+
+/* The stable reason codes (DESIGN.md, sonde.conf(5)); PROBE_OK has none. */
+enum probe_status {
+	PROBE_OK,
+	PROBE_CONNECT_REFUSED,
+	PROBE_CONNECT_TIMEOUT,
+	PROBE_CONNECT_FAILED,
+	PROBE_TIMEOUT,
+	PROBE_DNS_NXDOMAIN,
+	PROBE_DNS_SERVFAIL,
+	PROBE_DNS_REFUSED,
+	PROBE_DNS_TIMEOUT,
+	PROBE_DNS_BAD_RESPONSE,
+	PROBE_DNS_ANSWER_MISMATCH,
+	PROBE_RESOLVE_FAILED,
+	PROBE_HTTP_STATUS,
+	PROBE_HTTP_BODY_MISMATCH,
+	PROBE_HTTP_HEADER_MISMATCH,
+	PROBE_HTTP_TOO_MANY_REDIRECTS,
+	PROBE_HTTP_PROTOCOL_ERROR,
+	PROBE_HTTP_BODY_TOO_LARGE,
+	PROBE_TLS_EXPIRED,
+	PROBE_TLS_NOT_YET_VALID,
+	PROBE_TLS_UNTRUSTED,
+	PROBE_TLS_HOSTNAME_MISMATCH,
+	PROBE_TLS_EXPIRING_SOON,
+	PROBE_TLS_HANDSHAKE_FAILED,
+	PROBE_TLS_VERSION,
+	PROBE_TCP_EXPECT_MISMATCH,
+	PROBE_INTERNAL,
+	PROBE_STATUS_LAST
+};
+
+/* Phases a probe may time; PHASE_REQUEST is the DNS check's query. */
+enum probe_phase {
+	PROBE_PHASE_RESOLVE,
+	PROBE_PHASE_CONNECT,
+	PROBE_PHASE_TLS,
+	PROBE_PHASE_PROCESSING,
+	PROBE_PHASE_TRANSFER,
+	PROBE_PHASE_REQUEST,
+	PROBE_PHASE_LAST
+};
+
+#define PROBE_MESSAGE_MAX	256
+#define PROBE_ADDRESS_MAX	64	/* "[v6 address%scope]:port" */
+
+struct probe_result {
+	enum probe_status	 status;
+	char			 message[PROBE_MESSAGE_MAX];
+	int64_t			 started_at;	/* wall clock, µs since epoch */
+	int64_t			 duration;	/* µs */
+	int64_t			 phase[PROBE_PHASE_LAST]; /* µs; -1: not run */
+	struct {
+		char		 address[PROBE_ADDRESS_MAX]; /* "" if none */
+	}			 tcp;
+};
+
+typedef void (*probe_done_cb)(struct probe_run *run, void *arg);
+
+/*
+ * A kind.  conf_keys lists the keys the kind accepts in a check block
+ * (besides the common ones), NULL-terminated, for unknown-key errors.
+ */
+struct probe_ops {
+	const char		 *kind;
+	const char *const	 *conf_keys;
+	/*
+	 * Reads the kind's keys from the check's group, reporting every error
+	 * through confread; on success sets check->kind_conf (owned by the
+	 * check, freed by conf_free) and check->target (owned, xmalloc'd, what
+	 * a person calls the target: "db.internal:5432").  Returns 0 or -1.
+	 */
+	int	(*conf_parse)(struct confread *cr,
+		    const struct config_setting_t *group,
+		    struct check_conf *check);
+	void	(*conf_free)(void *kind_conf);
+	/*
+	 * Begins the probe; run->priv is the kind's.  Returns 0 when running
+	 * (the kind then calls probe_run_done() exactly once, or expire() or
+	 * abort() is called), or -1 with run->result set when it could not
+	 * start (all resources released; probe.c completes the run).
+	 */
+	int	(*start)(struct probe_run *run);
+	/*
+	 * The deadline passed: set run->result to what the probe was waiting
+	 * for (connect_timeout, timeout, ...) and release all resources.  Do
+	 * not call probe_run_done().
+	 */
+	void	(*expire)(struct probe_run *run);
+	/* Cancelled (stop, reload): release all resources, report nothing. */
+	void	(*abort)(struct probe_run *run);
+};
+
+/* One run of one check; embedded in or allocated by its owner. */
+struct probe_run {
+	struct loop		*loop;
+	struct resolver		*resolver;
+	const struct check_conf	*check;		/* borrowed for the run */
+	int64_t			 started;	/* loop clock, µs */
+	int64_t			 deadline;	/* loop clock, µs, absolute */
+	void			*priv;		/* the kind's state */
+	struct probe_result	 result;
+	/* private to probe.c */
+	struct loop_timer	 timer;
+	probe_done_cb		 done;
+	void			*done_arg;
+	int			 state;
+};
+
+extern const struct probe_ops *const probe_registry[];
+
+/* Returns the kind named kind, or NULL. */
+const struct probe_ops	*probe_find(const char *kind);
+/* Returns the reason code of status ("connect_refused"); "ok" for OK. */
+const char		*probe_status_str(enum probe_status status);
+/* Returns the name of phase ("resolve"). */
+const char		*probe_phase_str(enum probe_phase phase);
+
+/* Resets result: PROBE_OK, empty message, phases -1. */
+void	probe_result_init(struct probe_result *result);
+/* Sets status and a printf-formatted message (truncated to fit). */
+void	probe_result_set(struct probe_result *result, enum probe_status status,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/*
+ * Prepares run for check; all arguments borrowed for the run's lifetime.
+ */
+void	probe_run_init(struct probe_run *run, struct loop *loop,
+	    struct resolver *resolver, const struct check_conf *check);
+/*
+ * Starts the run with an absolute deadline on the loop clock.  done(run,
+ * arg) is called exactly once, always from the loop and never inside this
+ * call, unless the run is aborted first.
+ */
+void	probe_run_start(struct probe_run *run, int64_t deadline,
+	    probe_done_cb done, void *arg);
+/* For kinds: the probe finished with run->result set. */
+void	probe_run_done(struct probe_run *run);
+/* Cancels a started run; done is not called.  A no-op when idle. */
+void	probe_run_abort(struct probe_run *run);
+/* Returns true between probe_run_start() and done/abort. */
+bool	probe_run_active(const struct probe_run *run);
+
+#endif /* SONDE_PROBE_H */

@@ -1,0 +1,29 @@
+/*
+ * agent: the daemon and the one-shot modes, wired from the parts.
+ *
+ * main.c parses argv and calls one of these; each returns the process exit
+ * status (DESIGN.md): 0 ok, 1 a check failed (--once), 2 a config error.
+ */
+#ifndef SONDE_AGENT_H
+#define SONDE_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct agent_options {
+	const char	 *config_path;
+	bool		  foreground;
+	bool		  json;
+	bool		  debug;
+	const char	**check_names;	/* --check, for --once */
+	size_t		  ncheck_names;
+};
+
+/* sonde -t: validate, print every error on stderr; returns 0 or 2. */
+int	agent_test_config(const struct agent_options *opt);
+/* sonde --once: run the selected checks once; returns 0, 1 or 2. */
+int	agent_once(const struct agent_options *opt);
+/* sonde: run until SIGTERM/SIGINT; returns 0, or 2 on a config error. */
+int	agent_run(const struct agent_options *opt);
+
+#endif /* SONDE_AGENT_H */

@@ -1,0 +1,105 @@
+/*
+ * config: the loaded, validated, immutable configuration.
+ *
+ * config_load() reads the main file with libconfig, then every file that
+ * agent.include's globs name (relative to the main file's directory), and
+ * validates all of it in one pass: every error of every file is reported as
+ * "file:line: message", and a config with any error is not returned.  Values
+ * are in canonical units (durations in ms as int64_t) with defaults applied,
+ * so the rest of sonde never sees libconfig.
+ *
+ * A struct config is a refcounted generation: whoever keeps using it (the
+ * scheduler, a probe in flight) holds a reference, so a reload can swap in
+ * a new generation while old runs finish against the old one.
+ */
+#ifndef SONDE_CONFIG_H
+#define SONDE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_DEFAULT_INTERVAL_MS	30000
+#define CONFIG_DEFAULT_TIMEOUT_MS	5000
+#define CONFIG_DEFAULT_MAX_IN_FLIGHT	256
+
+struct probe_ops;
+
+enum config_log_target {
+	CONFIG_LOG_STDERR,
+	CONFIG_LOG_SYSLOG
+};
+
+struct config_label {
+	char	*key;
+	char	*value;
+};
+
+struct check_conf {
+	char			*name;
+	const struct probe_ops	*ops;		/* the kind */
+	char			*file;		/* where the check is defined */
+	int			 line;
+	int64_t			 interval_ms;
+	int64_t			 timeout_ms;	/* <= interval_ms */
+	int			 ip_family;	/* AF_UNSPEC, AF_INET, AF_INET6 */
+	struct config_label	*labels;
+	size_t			 nlabels;
+	char			*target;	/* set by the kind */
+	void			*kind_conf;	/* owned, ops->conf_free() */
+};
+
+struct agent_conf {
+	char			*name;		/* default: the host name */
+	char			*state_dir;
+	int			 max_in_flight;
+	enum config_log_target	 log;
+	int			 log_facility;	/* LOG_DAEMON etc. */
+	int			 debug;		/* log_level = "debug" */
+	char			**include;	/* glob patterns as written */
+	size_t			 ninclude;
+};
+
+struct config {
+	int			 refs;
+	char			*path;		/* the main file */
+	struct agent_conf	 agent;
+	int64_t			 default_interval_ms;
+	int64_t			 default_timeout_ms;
+	int			 default_ip_family;
+	struct check_conf	*checks;	/* in file order */
+	size_t			 nchecks;
+};
+
+/* Error lines collected during a load; each "file:line: message". */
+struct config_errors {
+	char	**lines;
+	size_t	  count;
+	size_t	  cap;
+};
+
+/*
+ * Loads and validates path.  Returns a new config with one reference, or
+ * NULL with every problem appended to errs (which the caller frees).
+ */
+struct config	*config_load(const char *path, struct config_errors *errs);
+/* Adds a reference; returns cfg. */
+struct config	*config_ref(struct config *cfg);
+/* Drops a reference, freeing the generation with the last; NULL is a no-op. */
+void		 config_unref(struct config *cfg);
+/* Returns the check named name (borrowed from cfg), or NULL. */
+const struct check_conf *config_find_check(const struct config *cfg,
+		    const char *name);
+
+/* Appends a printf-formatted line to errs. */
+void	config_errors_add(struct config_errors *errs, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	config_errors_free(struct config_errors *errs);
+
+/*
+ * Parses a duration such as "250ms", "30s", "5m", "1h30m", "2d" into ms.
+ * Returns 0, or -1 with a reason in err.
+ */
+int	config_parse_duration(const char *s, int64_t *ms, char *err,
+	    size_t errlen);
+
+#endif /* SONDE_CONFIG_H */

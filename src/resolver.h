@@ -1,0 +1,68 @@
+/*
+ * resolver: asynchronous host-name lookups (A and AAAA) on c-ares, bound
+ * to the loop.  Nothing in the daemon calls getaddrinfo(3).
+ *
+ * One c-ares channel serves every lookup; it honours /etc/hosts and
+ * resolv.conf (read once, at resolver_new()).  IP literals are answered
+ * without DNS.  Family policy, for a check's ip_version:
+ *   AF_INET   A records only;
+ *   AF_INET6  AAAA records only;
+ *   AF_UNSPEC A records, and AAAA only when the name has no A record.
+ * So a check always watches one address family, chosen the same way every
+ * time, and a broken IPv6 path is never silently masked by a working IPv4
+ * one (or the reverse): to watch both, define one check per family.
+ *
+ * c-ares cannot cancel one query on a shared channel, so a cancelled query
+ * is only detached: its callback is never called and its memory is freed
+ * when c-ares finishes with it.  Lookups are bounded by the caller's
+ * deadline (the probe cancels), and by c-ares' own timeout and tries.
+ */
+#ifndef SONDE_RESOLVER_H
+#define SONDE_RESOLVER_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#define RESOLVER_MAX_ADDRS	8
+
+struct loop;
+struct resolver;
+struct resolver_query;
+
+enum resolver_status {
+	RESOLVER_OK,
+	RESOLVER_NOT_FOUND,	/* NXDOMAIN: no such name */
+	RESOLVER_NO_ADDRESS,	/* the name exists, no address of the family */
+	RESOLVER_FAILED		/* server failure, timeout, bad name, ... */
+};
+
+struct resolver_answer {
+	enum resolver_status	 status;
+	size_t			 naddrs;
+	struct sockaddr_storage	 addrs[RESOLVER_MAX_ADDRS]; /* port 0 */
+	char			 error[128];	/* "no such host", ... */
+};
+
+/* ans is borrowed for the duration of the call. */
+typedef void (*resolver_cb)(const struct resolver_answer *ans, void *arg);
+
+/*
+ * Returns a new resolver on loop.  servers is NULL for the system
+ * configuration, or "ip[:port],..." (tests, a check's server).  Returns
+ * NULL with the reason in err.
+ */
+struct resolver	*resolver_new(struct loop *loop, const char *servers,
+		    char *err, size_t errlen);
+/* Cancels every pending lookup (no callbacks) and frees; NULL is a no-op. */
+void		 resolver_free(struct resolver *r);
+/*
+ * Looks host up for family (AF_UNSPEC, AF_INET, AF_INET6).  cb(ans, arg)
+ * runs exactly once from the loop, never inside this call, unless the
+ * query is cancelled first.  The handle is valid until then.
+ */
+struct resolver_query *resolver_lookup(struct resolver *r, const char *host,
+		    int family, resolver_cb cb, void *arg);
+/* Detaches q: its callback will not run.  NULL is a no-op. */
+void		 resolver_cancel(struct resolver_query *q);
+
+#endif /* SONDE_RESOLVER_H */

@@ -1,0 +1,72 @@
+/*
+ * sched: runs every check of the current config on its interval.
+ *
+ * - First runs are spread over each check's interval by a stable hash of
+ *   its name, so a start or reload does not probe everything at once.
+ * - Runs are due on a fixed grid (due += interval): no drift.  A check
+ *   never overlaps itself: a run still going when the next is due makes the
+ *   scheduler skip that slot (counted).
+ * - At most agent.max_in_flight probes run at once; runs beyond the cap wait
+ *   in due order and start as slots free up.
+ * - Each run gets one absolute deadline, start + timeout.
+ * - Schedule lag (actual start minus due time) goes into a histogram.
+ *
+ * Results are handed to the result callback; the scheduler keeps none.
+ */
+#ifndef SONDE_SCHED_H
+#define SONDE_SCHED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hist.h"
+
+struct check_conf;
+struct config;
+struct loop;
+struct probe_result;
+struct resolver;
+struct sched;
+
+/* Both borrowed for the call. */
+typedef void (*sched_result_cb)(const struct check_conf *check,
+    const struct probe_result *result, void *arg);
+
+struct sched_stats {
+	uint64_t	started;
+	uint64_t	completed;
+	uint64_t	skipped;	/* slots skipped: previous run still going */
+	uint64_t	waited;		/* runs delayed by the in-flight cap */
+	size_t		in_flight;
+	size_t		checks;
+	struct hist	lag;		/* µs */
+};
+
+/* Returns a new scheduler; loop and resolver are borrowed. */
+struct sched	*sched_new(struct loop *loop, struct resolver *resolver,
+		    sched_result_cb cb, void *arg);
+/* Aborts every run in flight and frees; NULL is a no-op. */
+void		 sched_free(struct sched *s);
+/*
+ * Schedules every check of cfg (takes a reference), replacing any config
+ * installed before: runs of the old one are aborted.
+ */
+void		 sched_set_config(struct sched *s, struct config *cfg);
+/*
+ * Runs the given checks of cfg (takes a reference) once each, starting now,
+ * concurrently up to the in-flight cap; no periodic schedule.  checks are
+ * borrowed from cfg.  Returns the number of runs queued.
+ */
+size_t		 sched_run_once(struct sched *s, struct config *cfg,
+		    const struct check_conf *const *checks, size_t n);
+/* Aborts every run in flight and stops scheduling (drops the config). */
+void		 sched_stop(struct sched *s);
+/* Copies the counters and the lag histogram. */
+void		 sched_get_stats(const struct sched *s, struct sched_stats *st);
+
+/* Returns a stable 64-bit hash of name (FNV-1a). */
+uint64_t	 sched_hash(const char *name);
+/* Returns the offset in [0, interval) of name's first run. */
+int64_t		 sched_first_offset(const char *name, int64_t interval);
+
+#endif /* SONDE_SCHED_H */

@@ -1,0 +1,59 @@
+/*
+ * testutil: shared fixtures for the Check suites: a fake clock for the loop,
+ * loopback listeners on free ports, temporary directories and files, log
+ * capture, and driving a loop until a condition holds (with a real-time
+ * bound so a hung test says what it waited for).
+ */
+#ifndef SONDE_TESTUTIL_H
+#define SONDE_TESTUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct loop;
+
+/* A fake monotonic clock; install with testutil_fake_clock_install(). */
+struct testutil_clock {
+	int64_t	now;	/* µs */
+};
+void	testutil_fake_clock_install(struct loop *loop,
+	    struct testutil_clock *clock);
+
+/*
+ * Opens a TCP listener on 127.0.0.1 (family AF_INET) or ::1 (AF_INET6) on a
+ * free port with the given backlog; returns the fd and sets *port.
+ * Aborts the test on failure.
+ */
+int	testutil_listen_tcp(int family, int backlog, int *port);
+/* Returns a port on 127.0.0.1 with nothing listening (bound, then closed). */
+int	testutil_closed_port(void);
+
+/* Creates a fresh temporary directory; returns its path (static buffer). */
+const char *testutil_tmpdir(void);
+/* Writes text to dir/name; returns the new path (caller frees). */
+char	*testutil_write_file(const char *dir, const char *name,
+	    const char *text);
+
+/* Log capture: every line logged goes into one buffer. */
+void	 testutil_log_capture_start(void);
+/* Returns everything captured so far (borrowed, NUL-terminated). */
+const char *testutil_log_captured(void);
+void	 testutil_log_capture_stop(void);
+
+/*
+ * Runs loop iterations until *flag becomes true or timeout_ms of real time
+ * pass; returns *flag.
+ */
+bool	testutil_run_until(struct loop *loop, const bool *flag, int timeout_ms);
+
+/*
+ * Runs argv (argv[0] a path) with stdin from /dev/null, capturing stdout
+ * and stderr into new strings (caller frees), waiting at most timeout_ms.
+ * Returns the exit status, or -1 when it did not exit in time (killed),
+ * or 128+signal when killed by a signal.
+ */
+int	testutil_run_cmd(char *const argv[], char **out, char **err,
+	    int timeout_ms);
+
+#endif /* SONDE_TESTUTIL_H */
