@@ -1,1 +1,221 @@
-/* placeholder: module not written yet */
+/* SPDX-License-Identifier: ISC */
+/*
+ * probe: the registry of check kinds, the reason-code table, and the run
+ * lifecycle every kind shares.
+ *
+ * This module owns a run's deadline and its completion: done fires exactly
+ * once, from the loop (never inside probe_run_start()), unless the run is
+ * aborted.  It owns no kind state: that lives in run->priv and is released
+ * by the kind's expire() or abort(), or by the kind before it reports.
+ */
+#include "autoconf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "probe.h"
+#include "tcp.h"
+
+/* Adding a kind: one file in checks/ and one line here. */
+const struct probe_ops *const probe_registry[] = {
+	&tcp_probe_ops,
+	NULL
+};
+
+static const char *const probe_status_names[] = {
+	[PROBE_OK] = "ok",
+	[PROBE_CONNECT_REFUSED] = "connect_refused",
+	[PROBE_CONNECT_TIMEOUT] = "connect_timeout",
+	[PROBE_CONNECT_FAILED] = "connect_failed",
+	[PROBE_TIMEOUT] = "timeout",
+	[PROBE_DNS_NXDOMAIN] = "dns_nxdomain",
+	[PROBE_DNS_SERVFAIL] = "dns_servfail",
+	[PROBE_DNS_REFUSED] = "dns_refused",
+	[PROBE_DNS_TIMEOUT] = "dns_timeout",
+	[PROBE_DNS_BAD_RESPONSE] = "dns_bad_response",
+	[PROBE_DNS_ANSWER_MISMATCH] = "dns_answer_mismatch",
+	[PROBE_RESOLVE_FAILED] = "resolve_failed",
+	[PROBE_HTTP_STATUS] = "http_status",
+	[PROBE_HTTP_BODY_MISMATCH] = "http_body_mismatch",
+	[PROBE_HTTP_HEADER_MISMATCH] = "http_header_mismatch",
+	[PROBE_HTTP_TOO_MANY_REDIRECTS] = "http_too_many_redirects",
+	[PROBE_HTTP_PROTOCOL_ERROR] = "http_protocol_error",
+	[PROBE_HTTP_BODY_TOO_LARGE] = "http_body_too_large",
+	[PROBE_TLS_EXPIRED] = "tls_expired",
+	[PROBE_TLS_NOT_YET_VALID] = "tls_not_yet_valid",
+	[PROBE_TLS_UNTRUSTED] = "tls_untrusted",
+	[PROBE_TLS_HOSTNAME_MISMATCH] = "tls_hostname_mismatch",
+	[PROBE_TLS_EXPIRING_SOON] = "tls_expiring_soon",
+	[PROBE_TLS_HANDSHAKE_FAILED] = "tls_handshake_failed",
+	[PROBE_TLS_VERSION] = "tls_version",
+	[PROBE_TCP_EXPECT_MISMATCH] = "tcp_expect_mismatch",
+	[PROBE_INTERNAL] = "internal",
+};
+_Static_assert(sizeof(probe_status_names) / sizeof(probe_status_names[0]) ==
+    PROBE_STATUS_LAST, "probe_status_names out of step with the enum");
+
+static const char *const probe_phase_names[] = {
+	[PROBE_PHASE_RESOLVE] = "resolve",
+	[PROBE_PHASE_CONNECT] = "connect",
+	[PROBE_PHASE_TLS] = "tls",
+	[PROBE_PHASE_PROCESSING] = "processing",
+	[PROBE_PHASE_TRANSFER] = "transfer",
+	[PROBE_PHASE_REQUEST] = "request",
+};
+_Static_assert(sizeof(probe_phase_names) / sizeof(probe_phase_names[0]) ==
+    PROBE_PHASE_LAST, "probe_phase_names out of step with the enum");
+
+enum probe_run_state {
+	PROBE_RUN_IDLE,
+	PROBE_RUN_STARTING,	/* inside ops->start() */
+	PROBE_RUN_RUNNING,	/* timer armed at the deadline */
+	PROBE_RUN_FINISHING,	/* result ready; timer armed for delivery */
+};
+
+const struct probe_ops *
+probe_find(const char *kind)
+{
+	size_t	i;
+
+	for (i = 0; probe_registry[i] != NULL; i++)
+		if (strcmp(probe_registry[i]->kind, kind) == 0)
+			return probe_registry[i];
+	return NULL;
+}
+
+const char *
+probe_status_str(enum probe_status status)
+{
+	if ((unsigned)status >= PROBE_STATUS_LAST)
+		return "internal";
+	return probe_status_names[status];
+}
+
+const char *
+probe_phase_str(enum probe_phase phase)
+{
+	if ((unsigned)phase >= PROBE_PHASE_LAST)
+		return "unknown";
+	return probe_phase_names[phase];
+}
+
+void
+probe_result_init(struct probe_result *result)
+{
+	size_t	i;
+
+	memset(result, 0, sizeof(*result));
+	result->status = PROBE_OK;
+	for (i = 0; i < PROBE_PHASE_LAST; i++)
+		result->phase[i] = -1;
+}
+
+void
+probe_result_set(struct probe_result *result, enum probe_status status,
+    const char *fmt, ...)
+{
+	va_list	ap;
+
+	result->status = status;
+	va_start(ap, fmt);
+	vsnprintf(result->message, sizeof(result->message), fmt, ap);
+	va_end(ap);
+}
+
+static void probe_run_timer(struct loop *, struct loop_timer *, void *);
+
+void
+probe_run_init(struct probe_run *run, struct loop *loop,
+    struct resolver *resolver, const struct check_conf *check)
+{
+	memset(run, 0, sizeof(*run));
+	run->loop = loop;
+	run->resolver = resolver;
+	run->check = check;
+	run->state = PROBE_RUN_IDLE;
+	loop_timer_init(&run->timer, probe_run_timer, run);
+	probe_result_init(&run->result);
+}
+
+static void
+probe_run_finish(struct probe_run *run)
+{
+	run->state = PROBE_RUN_IDLE;
+	loop_timer_cancel(run->loop, &run->timer);
+	run->done(run, run->done_arg);
+}
+
+static void
+probe_run_timer(struct loop *loop, struct loop_timer *timer, void *arg)
+{
+	struct probe_run	*run = arg;
+
+	(void)timer;
+	if (run->state == PROBE_RUN_RUNNING) {
+		run->check->ops->expire(run);
+		if (run->result.status == PROBE_OK)
+			probe_result_set(&run->result, PROBE_TIMEOUT,
+			    "no result within %lld ms", (long long)
+			    ((run->deadline - run->started) / 1000));
+		run->result.duration = loop_time(loop) - run->started;
+	}
+	probe_run_finish(run);
+}
+
+void
+probe_run_start(struct probe_run *run, int64_t deadline, probe_done_cb done,
+    void *arg)
+{
+	probe_result_init(&run->result);
+	run->started = loop_time(run->loop);
+	run->result.started_at = loop_wallclock();
+	run->deadline = deadline;
+	run->done = done;
+	run->done_arg = arg;
+	run->state = PROBE_RUN_STARTING;
+	if (run->check->ops->start(run) == -1) {
+		if (run->result.status == PROBE_OK)
+			probe_result_set(&run->result, PROBE_INTERNAL,
+			    "probe could not start");
+		run->result.duration = loop_time(run->loop) - run->started;
+		run->state = PROBE_RUN_FINISHING;
+	}
+	if (run->state == PROBE_RUN_FINISHING)
+		loop_timer_at(run->loop, &run->timer, loop_now(run->loop));
+	else {
+		run->state = PROBE_RUN_RUNNING;
+		loop_timer_at(run->loop, &run->timer, deadline);
+	}
+}
+
+void
+probe_run_done(struct probe_run *run)
+{
+	if (run->state != PROBE_RUN_STARTING &&
+	    run->state != PROBE_RUN_RUNNING)
+		return;		/* a second report is a kind bug; drop it */
+	run->result.duration = loop_time(run->loop) - run->started;
+	if (run->state == PROBE_RUN_STARTING) {
+		run->state = PROBE_RUN_FINISHING;
+		return;
+	}
+	probe_run_finish(run);
+}
+
+void
+probe_run_abort(struct probe_run *run)
+{
+	if (run->state == PROBE_RUN_RUNNING ||
+	    run->state == PROBE_RUN_STARTING)
+		run->check->ops->abort(run);
+	run->state = PROBE_RUN_IDLE;
+	loop_timer_cancel(run->loop, &run->timer);
+}
+
+bool
+probe_run_active(const struct probe_run *run)
+{
+	return run->state != PROBE_RUN_IDLE;
+}

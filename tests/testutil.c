@@ -1,1 +1,260 @@
-/* placeholder: module not written yet */
+/* SPDX-License-Identifier: ISC */
+/*
+ * testutil: fixtures shared by the Check suites.  Test-only code: failures
+ * abort the test with ck_abort_msg() rather than returning errors.
+ */
+#include "autoconf.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "loop.h"
+#include "testutil.h"
+#include "xmalloc.h"
+
+static int64_t
+testutil_fake_now(void *arg)
+{
+	return ((struct testutil_clock *)arg)->now;
+}
+
+void
+testutil_fake_clock_install(struct loop *loop, struct testutil_clock *clock)
+{
+	loop_set_clock(loop, testutil_fake_now, clock);
+}
+
+int
+testutil_listen_tcp(int family, int backlog, int *port)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	int			 fd, one = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_addr = in6addr_loopback;
+		len = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		len = sizeof(*s4);
+	}
+	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_msg(fd >= 0, "socket: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ck_assert_msg(bind(fd, (struct sockaddr *)&ss, len) == 0,
+	    "bind: %s", strerror(errno));
+	ck_assert_msg(listen(fd, backlog) == 0, "listen: %s", strerror(errno));
+	len = sizeof(ss);
+	ck_assert(getsockname(fd, (struct sockaddr *)&ss, &len) == 0);
+	*port = ntohs(family == AF_INET6 ?
+	    ((struct sockaddr_in6 *)&ss)->sin6_port :
+	    ((struct sockaddr_in *)&ss)->sin_port);
+	return fd;
+}
+
+int
+testutil_closed_port(void)
+{
+	int	fd, port;
+
+	/* Bound but never listening: connects to it are refused. */
+	fd = testutil_listen_tcp(AF_INET, 1, &port);
+	close(fd);
+	return port;
+}
+
+const char *
+testutil_tmpdir(void)
+{
+	static char	dir[256];
+	const char	*base = getenv("TMPDIR");
+
+	snprintf(dir, sizeof(dir), "%s/sonde-test-XXXXXX",
+	    base != NULL ? base : "/tmp");
+	ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp: %s", strerror(errno));
+	return dir;
+}
+
+char *
+testutil_write_file(const char *dir, const char *name, const char *text)
+{
+	char	*path;
+	FILE	*f;
+
+	path = xasprintf("%s/%s", dir, name);
+	f = fopen(path, "w");
+	ck_assert_msg(f != NULL, "fopen %s: %s", path, strerror(errno));
+	fputs(text, f);
+	ck_assert(fclose(f) == 0);
+	return path;
+}
+
+static char	*testutil_log_buf;
+static size_t	 testutil_log_len;
+
+static void
+testutil_log_handler(enum log_level level, const char *token,
+    const char *line, void *arg)
+{
+	size_t	n = strlen(line);
+
+	testutil_log_buf = xreallocarray(testutil_log_buf,
+	    testutil_log_len + n + 2, 1);
+	memcpy(testutil_log_buf + testutil_log_len, line, n);
+	testutil_log_len += n;
+	testutil_log_buf[testutil_log_len++] = '\n';
+	testutil_log_buf[testutil_log_len] = '\0';
+}
+
+void
+testutil_log_capture_start(void)
+{
+	free(testutil_log_buf);
+	testutil_log_buf = xstrdup("");
+	testutil_log_len = 0;
+	log_init(LOG_LEVEL_DEBUG, NULL);
+	log_set_handler(testutil_log_handler, NULL);
+}
+
+const char *
+testutil_log_captured(void)
+{
+	return testutil_log_buf != NULL ? testutil_log_buf : "";
+}
+
+void
+testutil_log_capture_stop(void)
+{
+	log_set_handler(NULL, NULL);
+	log_init(LOG_LEVEL_INFO, NULL);
+}
+
+static int64_t
+testutil_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool
+testutil_run_until(struct loop *loop, const bool *flag, int timeout_ms)
+{
+	int64_t	end = testutil_ms() + timeout_ms;
+
+	while (!*flag && testutil_ms() < end)
+		ck_assert(loop_run_once(loop, 10000) != -1);
+	return *flag;
+}
+
+struct testutil_buf {
+	char	*data;
+	size_t	 len;
+};
+
+static int
+testutil_drain(int fd, struct testutil_buf *b)
+{
+	char	chunk[4096];
+	ssize_t	n;
+
+	n = read(fd, chunk, sizeof(chunk));
+	if (n <= 0)
+		return -1;
+	b->data = xreallocarray(b->data, b->len + (size_t)n + 1, 1);
+	memcpy(b->data + b->len, chunk, (size_t)n);
+	b->len += (size_t)n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+static void
+testutil_child(char *const argv[], int outfd, int errfd)
+{
+	int	null = open("/dev/null", O_RDONLY);
+
+	dup2(null, STDIN_FILENO);
+	dup2(outfd, STDOUT_FILENO);
+	dup2(errfd, STDERR_FILENO);
+	execv(argv[0], argv);
+	_exit(127);
+}
+
+/* Reads both pipes until EOF on both or the deadline. */
+static bool
+testutil_collect(int fds[2], struct testutil_buf bufs[2], int64_t end)
+{
+	struct pollfd	pfd[2];
+	int		i, open_fds = 2;
+
+	pfd[0].fd = fds[0];
+	pfd[1].fd = fds[1];
+	while (open_fds > 0 && testutil_ms() < end) {
+		pfd[0].events = pfd[1].events = POLLIN;
+		if (poll(pfd, 2, (int)(end - testutil_ms())) <= 0)
+			continue;
+		for (i = 0; i < 2; i++) {
+			if (pfd[i].fd < 0 || pfd[i].revents == 0)
+				continue;
+			if (testutil_drain(pfd[i].fd, &bufs[i]) == -1) {
+				pfd[i].fd = -1;
+				open_fds--;
+			}
+		}
+	}
+	return open_fds == 0;
+}
+
+int
+testutil_run_cmd(char *const argv[], char **out, char **err, int timeout_ms)
+{
+	struct testutil_buf	bufs[2] = { { xstrdup(""), 0 },
+				    { xstrdup(""), 0 } };
+	int			opipe[2], epipe[2], fds[2], status;
+	pid_t			pid;
+	bool			finished;
+
+	ck_assert(pipe2(opipe, O_CLOEXEC) == 0 && pipe2(epipe, O_CLOEXEC) == 0);
+	pid = fork();
+	ck_assert(pid >= 0);
+	if (pid == 0)
+		testutil_child(argv, opipe[1], epipe[1]);
+	close(opipe[1]);
+	close(epipe[1]);
+	fds[0] = opipe[0];
+	fds[1] = epipe[0];
+	finished = testutil_collect(fds, bufs, testutil_ms() + timeout_ms);
+	if (!finished)
+		kill(pid, SIGKILL);
+	ck_assert(waitpid(pid, &status, 0) == pid);
+	close(opipe[0]);
+	close(epipe[0]);
+	*out = bufs[0].data;
+	*err = bufs[1].data;
+	if (!finished)
+		return -1;
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
