@@ -146,7 +146,7 @@ log_emit(enum log_level level, const char *token, const char *body)
 	static const int syslog_prio[] = {
 		LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_CRIT
 	};
-	char		 line[LOG_LINE_MAX + 128];
+	char		 line[LOG_LINE_MAX + 384];
 	char		 ts[32];
 	struct timespec	 tv;
 	struct tm	 tm;
@@ -177,7 +177,9 @@ static void
 log_vlog(enum log_level level, const char *token, bool raw, int errnum,
     const char *fmt, va_list ap)
 {
-	char	msg[LOG_LINE_MAX], quoted[LOG_LINE_MAX], body[LOG_LINE_MAX];
+	/* body has room for the prefix plus a whole quoted message. */
+	char	msg[LOG_LINE_MAX], quoted[LOG_LINE_MAX];
+	char	body[LOG_LINE_MAX + 256];
 	size_t	len;
 
 	if (!log_wanted(level, token))

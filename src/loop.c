@@ -69,6 +69,8 @@ struct loop {
 	int			 stop;
 };
 
+static int	loop_run_deferred(struct loop *);
+
 static int64_t
 loop_monotonic(void *arg)
 {
@@ -111,6 +113,8 @@ loop_free(struct loop *loop)
 
 	if (loop == NULL)
 		return;
+	/* Deferred calls are usually frees: run them rather than leak. */
+	loop_run_deferred(loop);
 	for (i = 0; i < loop->heap_len; i++)
 		loop->heap[i]->heap_index = LOOP_TIMER_IDLE;
 	if (loop->sigfd != -1) {
@@ -456,7 +460,7 @@ loop_prepare_del(struct loop *loop, loop_hook_cb cb, void *arg)
 
 /* Deferred calls may defer more; all run before the loop sleeps. */
 static int
-loop_run_hooks(struct loop *loop)
+loop_run_deferred(struct loop *loop)
 {
 	struct loop_call	call;
 	size_t			i;
@@ -468,6 +472,16 @@ loop_run_hooks(struct loop *loop)
 		n++;
 	}
 	loop->ndeferred = 0;
+	return n;
+}
+
+static int
+loop_run_hooks(struct loop *loop)
+{
+	size_t	i;
+	int	n;
+
+	n = loop_run_deferred(loop);
 	for (i = 0; i < loop->nprepare; i++)
 		loop->prepare[i].cb(loop, loop->prepare[i].arg);
 	return n;

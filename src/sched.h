@@ -10,6 +10,9 @@
  *   in due order and start as slots free up.
  * - Each run gets one absolute deadline, start + timeout.
  * - Schedule lag (actual start minus due time) goes into a histogram.
+ * - Installing a config (sched_set_config, sched_run_once) or stopping
+ *   aborts the runs of the one installed before: their results are never
+ *   reported, and the old generation's reference is dropped at once.
  *
  * Results are handed to the result callback; the scheduler keeps none.
  */
@@ -35,8 +38,9 @@ typedef void (*sched_result_cb)(const struct check_conf *check,
 struct sched_stats {
 	uint64_t	started;
 	uint64_t	completed;
-	uint64_t	skipped;	/* slots skipped: previous run still going */
+	uint64_t	skipped;	/* slots not run: overlap or missed */
 	uint64_t	waited;		/* runs delayed by the in-flight cap */
+	uint64_t	aborted;	/* runs cancelled by stop or reload */
 	size_t		in_flight;
 	size_t		checks;
 	struct hist	lag;		/* µs */
@@ -49,13 +53,16 @@ struct sched	*sched_new(struct loop *loop, struct resolver *resolver,
 void		 sched_free(struct sched *s);
 /*
  * Schedules every check of cfg (takes a reference), replacing any config
- * installed before: runs of the old one are aborted.
+ * installed before: runs of the old one are aborted.  Each check's first
+ * run is sched_first_offset() after now; agent.max_in_flight < 1 means no
+ * cap.  NULL is sched_stop().
  */
 void		 sched_set_config(struct sched *s, struct config *cfg);
 /*
  * Runs the given checks of cfg (takes a reference) once each, starting now,
  * concurrently up to the in-flight cap; no periodic schedule.  checks are
- * borrowed from cfg.  Returns the number of runs queued.
+ * borrowed from cfg.  Like sched_set_config(), this replaces whatever was
+ * installed.  Returns the number of runs queued.
  */
 size_t		 sched_run_once(struct sched *s, struct config *cfg,
 		    const struct check_conf *const *checks, size_t n);
@@ -66,7 +73,10 @@ void		 sched_get_stats(const struct sched *s, struct sched_stats *st);
 
 /* Returns a stable 64-bit hash of name (FNV-1a). */
 uint64_t	 sched_hash(const char *name);
-/* Returns the offset in [0, interval) of name's first run. */
+/*
+ * Returns the offset in [0, interval) of name's first run: sched_hash(name)
+ * mod interval (0 when interval <= 0).  sched passes the interval in µs.
+ */
 int64_t		 sched_first_offset(const char *name, int64_t interval);
 
 #endif /* SONDE_SCHED_H */
