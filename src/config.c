@@ -1,1 +1,1209 @@
-/* placeholder: module not written yet */
+/* SPDX-License-Identifier: ISC */
+/*
+ * config: loading sonde's configuration into an immutable, refcounted
+ * generation.
+ *
+ * This module owns the schema of the main file (agent, defaults, checks),
+ * agent.include (globs relative to the main file, every file read once, in
+ * glob order), the common keys of a check, the cross-file checks (duplicate
+ * names) and the lifetime of a generation.  A check's own keys belong to
+ * its kind: config.c hands the group to the kind's conf_parse hook and owns
+ * only the release of what it builds.  Every libconfig tree is freed before
+ * config_load() returns; the rest of sonde sees only struct config.
+ *
+ * Errors are collected, never printed: every problem of every file, in file
+ * order, then the cross-file ones.  The main file's defaults group is read
+ * once quietly before the walk, so that checks placed above it still get
+ * its values while its own errors are reported at their place in the file.
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <glob.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <libconfig.h>
+
+#include "config.h"
+#include "confread.h"
+#include "log.h"
+#include "probe.h"
+#include "xmalloc.h"
+
+#define CHECK_NAME_MAX		64
+#define INTERVAL_MIN_MS		100
+#define INTERVAL_MAX_MS		(24 * 3600 * 1000LL)
+#define TIMEOUT_MIN_MS		10
+#define MAX_IN_FLIGHT_MAX	100000
+#define HOST_NAME_BUF		256
+#define UNIT_HINT		"(use ms, s, m, h or d)"
+
+/* Where an interval or timeout came from, for the messages. */
+enum origin {
+	ORIGIN_BUILTIN,
+	ORIGIN_DEFAULTS,
+	ORIGIN_CHECK
+};
+
+struct file_id {
+	dev_t	dev;
+	ino_t	ino;
+};
+
+/* The state of one config_load(). */
+struct loader {
+	struct config		*cfg;
+	struct confread		 cr;		/* cr.file: being read */
+	char			*maindir;	/* glob-escaped; "" for "/" */
+	size_t			 checkscap;
+	enum origin		 interval_from;	/* of the default interval */
+	enum origin		 timeout_from;
+	struct file_id		*seen;		/* files read so far */
+	size_t			 nseen;
+	const char		*lastname;	/* intern_file() cache */
+	char			*lastfile;
+};
+
+static const char *const top_keys[] = { "agent", "defaults", "checks", NULL };
+static const char *const include_top_keys[] = { "checks", NULL };
+static const char *const agent_keys[] = {
+	"name", "state_dir", "max_in_flight", "include", "log",
+	"log_facility", "log_level", NULL
+};
+static const char *const defaults_keys[] = {
+	"interval", "timeout", "ip_version", NULL
+};
+static const char *const check_keys[] = {
+	"name", "type", "interval", "timeout", "ip_version", "labels", NULL
+};
+static const char *const ip_names[] = { "4", "6", "any", NULL };
+static const int ip_families[] = { AF_INET, AF_INET6, AF_UNSPEC };
+static const char *const log_names[] = { "stderr", "syslog", NULL };
+static const char *const level_names[] = { "info", "debug", NULL };
+static const char *const reserved_labels[] = {
+	"check", "type", "instance", "job", NULL
+};
+
+static const struct {
+	const char	*name;
+	int64_t		 ms;
+} duration_units[] = {
+	{ "d", 86400000 },
+	{ "h", 3600000 },
+	{ "m", 60000 },
+	{ "s", 1000 },
+	{ "ms", 1 },
+};
+#define NUNITS	(sizeof(duration_units) / sizeof(duration_units[0]))
+
+/* glob(3) reports directory errors through a callback without an argument. */
+static int	 glob_errno;
+static char	 glob_errpath[256];
+
+/* ---- error lists -------------------------------------------------------- */
+
+void
+config_errors_add(struct config_errors *errs, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*line;
+
+	va_start(ap, fmt);
+	if (vasprintf(&line, fmt, ap) == -1)
+		fatal("config", "vasprintf");
+	va_end(ap);
+	if (errs->count == errs->cap) {
+		errs->cap = errs->cap == 0 ? 8 : errs->cap * 2;
+		errs->lines = xreallocarray(errs->lines, errs->cap,
+		    sizeof(*errs->lines));
+	}
+	errs->lines[errs->count++] = line;
+}
+
+void
+config_errors_free(struct config_errors *errs)
+{
+	size_t	i;
+
+	if (errs == NULL)
+		return;
+	for (i = 0; i < errs->count; i++)
+		free(errs->lines[i]);
+	free(errs->lines);
+	errs->lines = NULL;
+	errs->count = errs->cap = 0;
+}
+
+/* ---- durations ---------------------------------------------------------- */
+
+const char *
+config_format_duration(int64_t ms, char *buf, size_t buflen)
+{
+	size_t	i, len = 0;
+	int	n;
+
+	if (buflen == 0)
+		return buf;
+	if (ms <= 0) {
+		snprintf(buf, buflen, ms == 0 ? "0s" : "%lldms", (long long)ms);
+		return buf;
+	}
+	buf[0] = '\0';
+	for (i = 0; i < NUNITS && len < buflen; i++) {
+		if (ms / duration_units[i].ms == 0)
+			continue;
+		n = snprintf(buf + len, buflen - len, "%lld%s",
+		    (long long)(ms / duration_units[i].ms),
+		    duration_units[i].name);
+		if (n < 0 || (size_t)n >= buflen - len) {
+			buf[len] = '\0';	/* whole units only */
+			break;
+		}
+		len += (size_t)n;
+		ms %= duration_units[i].ms;
+	}
+	return buf;
+}
+
+/* Explains the character at p, which cannot start a number. */
+static int
+duration_bad_char(const char *s, const char *p, char *err, size_t errlen)
+{
+	unsigned char	c = (unsigned char)*p;
+
+	if (p == s && c == '-')
+		snprintf(err, errlen, "negative duration \"%s\"", s);
+	else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+		snprintf(err, errlen, "missing number before '%c' in \"%s\"",
+		    c, s);
+	else if (c == '.')
+		snprintf(err, errlen, "unexpected '.' in \"%s\" (use whole "
+		    "units such as \"1s500ms\")", s);
+	else if (c >= ' ' && c < 0x7f)
+		snprintf(err, errlen, "unexpected '%c' in \"%s\"", c, s);
+	else
+		snprintf(err, errlen, "unexpected character 0x%02x in \"%s\"",
+		    c, s);
+	return -1;
+}
+
+static int
+duration_unit(const char *unit, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < NUNITS; i++)
+		if (strlen(duration_units[i].name) == len &&
+		    strncmp(duration_units[i].name, unit, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Parses one "<number><unit>" at *pp into *total. */
+static int
+duration_part(const char *s, const char **pp, int *last, int64_t *total,
+    char *err, size_t errlen)
+{
+	const char	*p = *pp, *unit;
+	int64_t		 n = 0;
+	int		 u;
+
+	if (*p < '0' || *p > '9')
+		return duration_bad_char(s, p, err, errlen);
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (n > (INT64_MAX - (*p - '0')) / 10)
+			goto toolong;
+		n = n * 10 + (*p - '0');
+	}
+	for (unit = p; (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z');)
+		p++;
+	if (p == unit && *p != '\0')
+		return duration_bad_char(s, p, err, errlen);
+	if (p == unit) {
+		snprintf(err, errlen, "missing unit in \"%s\" " UNIT_HINT, s);
+		return -1;
+	}
+	if ((u = duration_unit(unit, (size_t)(p - unit))) == -1) {
+		snprintf(err, errlen, "unknown unit \"%.*s\" in \"%s\" "
+		    UNIT_HINT, (int)(p - unit), unit, s);
+		return -1;
+	}
+	if (u <= *last) {
+		snprintf(err, errlen, "units out of order in \"%s\" (largest "
+		    "first, each at most once)", s);
+		return -1;
+	}
+	if (n > (INT64_MAX - *total) / duration_units[u].ms)
+		goto toolong;
+	*total += n * duration_units[u].ms;
+	*last = u;
+	*pp = p;
+	return 0;
+toolong:
+	snprintf(err, errlen, "duration \"%s\" is too long", s);
+	return -1;
+}
+
+int
+config_parse_duration(const char *s, int64_t *ms, char *err, size_t errlen)
+{
+	const char	*p = s;
+	int64_t		 total = 0;
+	int		 last = -1;
+
+	if (*s == '\0') {
+		snprintf(err, errlen, "empty duration " UNIT_HINT);
+		return -1;
+	}
+	while (*p != '\0')
+		if (duration_part(s, &p, &last, &total, err, errlen) == -1)
+			return -1;
+	*ms = total;
+	return 0;
+}
+
+/* ---- generations -------------------------------------------------------- */
+
+static struct config *
+config_new(const char *path)
+{
+	struct config	*cfg;
+	char		 host[HOST_NAME_BUF];
+
+	cfg = xcalloc(1, sizeof(*cfg));
+	cfg->refs = 1;
+	cfg->path = xstrdup(path);
+	if (gethostname(host, sizeof(host)) == -1 || host[0] == '\0')
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	cfg->agent.name = xstrdup(host);
+	cfg->agent.state_dir = xstrdup(LOCALSTATEDIR "/lib/sonde");
+	cfg->agent.max_in_flight = CONFIG_DEFAULT_MAX_IN_FLIGHT;
+	cfg->agent.log = CONFIG_LOG_STDERR;
+	cfg->agent.log_facility = LOG_DAEMON;
+	cfg->default_interval_ms = CONFIG_DEFAULT_INTERVAL_MS;
+	cfg->default_timeout_ms = CONFIG_DEFAULT_TIMEOUT_MS;
+	cfg->default_ip_family = AF_UNSPEC;
+	return cfg;
+}
+
+static void
+check_free(struct check_conf *ck)
+{
+	free(ck->name);
+	free(ck->labels);	/* with its strings */
+	free(ck->target);
+	if (ck->kind_conf != NULL && ck->ops != NULL)
+		ck->ops->conf_free(ck->kind_conf);
+}
+
+static void
+config_free(struct config *cfg)
+{
+	size_t	i;
+
+	for (i = 0; i < cfg->nchecks; i++)
+		check_free(&cfg->checks[i]);
+	free(cfg->checks);
+	for (i = 0; i < cfg->nfiles; i++)
+		free(cfg->files[i]);
+	free(cfg->files);
+	for (i = 0; i < cfg->agent.ninclude; i++)
+		free(cfg->agent.include[i]);
+	free(cfg->agent.include);
+	free(cfg->agent.name);
+	free(cfg->agent.state_dir);
+	free(cfg->path);
+	free(cfg);
+}
+
+struct config *
+config_ref(struct config *cfg)
+{
+	cfg->refs++;
+	return cfg;
+}
+
+void
+config_unref(struct config *cfg)
+{
+	if (cfg == NULL || --cfg->refs > 0)
+		return;
+	config_free(cfg);
+}
+
+const struct check_conf *
+config_find_check(const struct config *cfg, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < cfg->nchecks; i++)
+		if (cfg->checks[i].name != NULL &&
+		    strcmp(cfg->checks[i].name, name) == 0)
+			return &cfg->checks[i];
+	return NULL;
+}
+
+/* ---- loading helpers ---------------------------------------------------- */
+
+/*
+ * Returns the generation's copy of a file name, so 10,000 checks from one
+ * file share one string.  NULL means the file being read.
+ */
+static char *
+intern_file(struct loader *ld, const char *name)
+{
+	struct config	*cfg = ld->cfg;
+	size_t		 i;
+
+	if (name == NULL)
+		name = ld->cr.file;
+	if (ld->lastname != NULL && name == ld->lastname)
+		return ld->lastfile;
+	for (i = cfg->nfiles; i-- > 0;)
+		if (strcmp(cfg->files[i], name) == 0)
+			break;
+	if (i == (size_t)-1) {
+		cfg->files = xreallocarray(cfg->files, cfg->nfiles + 1,
+		    sizeof(*cfg->files));
+		i = cfg->nfiles++;
+		cfg->files[i] = xstrdup(name);
+	}
+	ld->lastname = name;
+	ld->lastfile = cfg->files[i];
+	return cfg->files[i];
+}
+
+static bool
+seen_file(const struct loader *ld, const struct stat *st)
+{
+	size_t	i;
+
+	for (i = 0; i < ld->nseen; i++)
+		if (ld->seen[i].dev == st->st_dev &&
+		    ld->seen[i].ino == st->st_ino)
+			return true;
+	return false;
+}
+
+static void
+seen_add(struct loader *ld, const struct stat *st)
+{
+	ld->seen = xreallocarray(ld->seen, ld->nseen + 1, sizeof(*ld->seen));
+	ld->seen[ld->nseen].dev = st->st_dev;
+	ld->seen[ld->nseen].ino = st->st_ino;
+	ld->nseen++;
+}
+
+/* Reads path into c; records "path: cannot read: ..." or a parse error. */
+static int
+read_file(struct loader *ld, config_t *c, const char *path, struct stat *st)
+{
+	struct config_errors	*errs = ld->cr.errs;
+	const char		*file;
+	int			 saved;
+
+	if (stat(path, st) == -1) {
+		saved = errno;
+		goto ioerr;
+	}
+	if (S_ISDIR(st->st_mode)) {
+		saved = EISDIR;
+		goto ioerr;
+	}
+	errno = 0;
+	if (config_read_file(c, path) == CONFIG_TRUE)
+		return 0;
+	saved = errno != 0 ? errno : EIO;
+	if (config_error_type(c) == CONFIG_ERR_FILE_IO &&
+	    config_error_file(c) == NULL)
+		goto ioerr;
+	file = config_error_file(c) != NULL ? config_error_file(c) : path;
+	config_errors_add(errs, "%s:%d: %s", file, config_error_line(c),
+	    config_error_text(c));
+	ld->cr.nerrors++;
+	return -1;
+ioerr:
+	config_errors_add(errs, "%s: cannot read: %s", path, strerror(saved));
+	ld->cr.nerrors++;
+	return -1;
+}
+
+static void
+unknown_key(struct loader *ld, const config_setting_t *s,
+    const char *const *allowed)
+{
+	const char	*name = config_setting_name(s);
+	const char	*hint = confread_suggest(name, allowed);
+
+	if (hint != NULL)
+		confread_error(&ld->cr, s, "unknown key '%s' (did you mean "
+		    "'%s'?)", name, hint);
+	else
+		confread_error(&ld->cr, s, "unknown key '%s'", name);
+}
+
+static bool
+is_group(struct loader *ld, const config_setting_t *s)
+{
+	if (config_setting_is_group(s))
+		return true;
+	confread_error(&ld->cr, s, "'%s' must be a group { ... }, got %s",
+	    config_setting_name(s), confread_type_name(s));
+	return false;
+}
+
+static const char *
+origin_note(enum origin from)
+{
+	switch (from) {
+	case ORIGIN_BUILTIN:
+		return " (the default)";
+	case ORIGIN_DEFAULTS:
+		return " (from defaults)";
+	default:
+		return "";
+	}
+}
+
+/* ---- agent and defaults ------------------------------------------------- */
+
+static void
+agent_include(struct loader *ld, const config_setting_t *g)
+{
+	struct agent_conf	*a = &ld->cfg->agent;
+	const config_setting_t	*s, *e;
+	unsigned int		 i, n;
+
+	if ((s = config_setting_get_member(g, "include")) == NULL)
+		return;
+	if (!config_setting_is_array(s) && !config_setting_is_list(s)) {
+		confread_error(&ld->cr, s, "'include' must be an array of glob "
+		    "patterns such as [\"checks.d/*.conf\"], got %s",
+		    confread_type_name(s));
+		return;
+	}
+	n = (unsigned int)config_setting_length(s);
+	a->include = xcalloc(n == 0 ? 1 : n, sizeof(*a->include));
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(s, i);
+		if (config_setting_type(e) != CONFIG_TYPE_STRING)
+			confread_error(&ld->cr, e, "'include' patterns must be "
+			    "strings, got %s", confread_type_name(e));
+		else if (config_setting_get_string(e)[0] == '\0')
+			confread_error(&ld->cr, e, "'include' patterns must "
+			    "not be empty");
+		else
+			a->include[a->ninclude++] =
+			    xstrdup(config_setting_get_string(e));
+	}
+}
+
+static void
+agent_strings(struct loader *ld, const config_setting_t *g)
+{
+	struct agent_conf	*a = &ld->cfg->agent;
+	char			*s = NULL;
+	int			 facility;
+
+	if (confread_string(&ld->cr, g, "name", false, &s) == 1) {
+		if (s[0] == '\0') {
+			confread_error(&ld->cr, config_setting_get_member(g,
+			    "name"), "'name' must not be empty");
+			free(s);
+		} else {
+			free(a->name);
+			a->name = s;
+		}
+	}
+	if (confread_string(&ld->cr, g, "state_dir", false, &s) == 1) {
+		if (s[0] != '/') {
+			confread_error(&ld->cr, config_setting_get_member(g,
+			    "state_dir"), "'state_dir' must be an absolute "
+			    "path, got \"%s\"", s);
+			free(s);
+		} else {
+			free(a->state_dir);
+			a->state_dir = s;
+		}
+	}
+	s = NULL;
+	if (confread_string(&ld->cr, g, "log_facility", false, &s) != 1)
+		return;
+	if ((facility = log_facility_from_name(s)) == -1)
+		confread_error(&ld->cr, config_setting_get_member(g,
+		    "log_facility"), "'log_facility' must be a syslog facility "
+		    "such as \"daemon\" or \"local0\", got \"%s\"", s);
+	else
+		a->log_facility = facility;
+	free(s);
+}
+
+static void
+agent_parse(struct loader *ld, const config_setting_t *g)
+{
+	struct agent_conf	*a = &ld->cfg->agent;
+	int64_t			 n;
+	int			 i;
+
+	confread_check_keys(&ld->cr, g, agent_keys, "agent");
+	agent_strings(ld, g);
+	if (confread_int(&ld->cr, g, "max_in_flight", false, 1,
+	    MAX_IN_FLIGHT_MAX, &n) == 1)
+		a->max_in_flight = (int)n;
+	if (confread_enum(&ld->cr, g, "log", false, log_names, &i) == 1)
+		a->log = i == 0 ? CONFIG_LOG_STDERR : CONFIG_LOG_SYSLOG;
+	if (confread_enum(&ld->cr, g, "log_level", false, level_names,
+	    &i) == 1)
+		a->debug = i == 1;
+	agent_include(ld, g);
+}
+
+static void
+defaults_parse(struct loader *ld, struct confread *cr,
+    const config_setting_t *g)
+{
+	struct config		*cfg = ld->cfg;
+	const config_setting_t	*at;
+	char			 a[32], b[32];
+	int			 i;
+
+	confread_check_keys(cr, g, defaults_keys, "defaults");
+	if (confread_duration(cr, g, "interval", false, INTERVAL_MIN_MS,
+	    INTERVAL_MAX_MS, &cfg->default_interval_ms) == 1)
+		ld->interval_from = ORIGIN_DEFAULTS;
+	if (confread_duration(cr, g, "timeout", false, TIMEOUT_MIN_MS,
+	    INTERVAL_MAX_MS, &cfg->default_timeout_ms) == 1)
+		ld->timeout_from = ORIGIN_DEFAULTS;
+	if (confread_enum(cr, g, "ip_version", false, ip_names, &i) == 1)
+		cfg->default_ip_family = ip_families[i];
+	if (cfg->default_timeout_ms <= cfg->default_interval_ms)
+		return;
+	if (ld->timeout_from == ORIGIN_BUILTIN) {
+		/* A short interval shortens the built-in timeout. */
+		cfg->default_timeout_ms = cfg->default_interval_ms;
+		return;
+	}
+	at = config_setting_get_member(g, "timeout");
+	confread_error(cr, at, "timeout %s is longer than the interval %s%s",
+	    config_format_duration(cfg->default_timeout_ms, a, sizeof(a)),
+	    config_format_duration(cfg->default_interval_ms, b, sizeof(b)),
+	    ld->interval_from == ORIGIN_DEFAULTS ? "" : " (the default)");
+}
+
+/* Reads the main file's defaults before the walk; its errors come later. */
+static void
+defaults_preread(struct loader *ld, const config_setting_t *root)
+{
+	struct config_errors	 scratch;
+	struct confread		 cr;
+	const config_setting_t	*g;
+
+	g = config_setting_get_member(root, "defaults");
+	if (g == NULL || !config_setting_is_group(g))
+		return;
+	memset(&scratch, 0, sizeof(scratch));
+	cr.errs = &scratch;
+	cr.file = ld->cr.file;
+	cr.nerrors = 0;
+	defaults_parse(ld, &cr, g);
+	config_errors_free(&scratch);
+}
+
+/* ---- checks ------------------------------------------------------------- */
+
+static size_t
+copy_keys(const char **dst, size_t at, const char *const *src)
+{
+	size_t	i;
+
+	for (i = 0; src != NULL && src[i] != NULL; i++)
+		if (dst != NULL)
+			dst[at + i] = src[i];
+	return at + i;
+}
+
+/* The keys a check of kind ops may have; every kind's when ops is NULL. */
+static const char **
+allowed_keys(const struct probe_ops *ops)
+{
+	const char	**keys = NULL;
+	size_t		  i, n = 0;
+	int		  pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		n = copy_keys(keys, 0, check_keys);
+		if (ops != NULL)
+			n = copy_keys(keys, n, ops->conf_keys);
+		for (i = 0; ops == NULL && probe_registry[i] != NULL; i++)
+			n = copy_keys(keys, n, probe_registry[i]->conf_keys);
+		if (pass == 0)
+			keys = xcalloc(n + 1, sizeof(*keys));
+	}
+	return keys;
+}
+
+static struct check_conf *
+check_append(struct loader *ld)
+{
+	struct config		*cfg = ld->cfg;
+	struct check_conf	*ck;
+
+	if (cfg->nchecks == ld->checkscap) {
+		ld->checkscap = ld->checkscap == 0 ? 16 : ld->checkscap * 2;
+		cfg->checks = xreallocarray(cfg->checks, ld->checkscap,
+		    sizeof(*cfg->checks));
+	}
+	ck = &cfg->checks[cfg->nchecks++];
+	memset(ck, 0, sizeof(*ck));
+	return ck;
+}
+
+static bool
+check_name_ok(const char *s)
+{
+	size_t	i;
+	char	c;
+
+	for (i = 0; (c = s[i]) != '\0'; i++) {
+		if (i >= CHECK_NAME_MAX)
+			return false;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9'))
+			continue;
+		if (i == 0 || strchr("_.:-", c) == NULL)
+			return false;
+	}
+	return i > 0;
+}
+
+static void
+check_name(struct loader *ld, const config_setting_t *g,
+    struct check_conf *ck)
+{
+	char	*name;
+
+	if (confread_string(&ld->cr, g, "name", true, &name) != 1)
+		return;
+	if (!check_name_ok(name)) {
+		confread_error(&ld->cr, config_setting_get_member(g, "name"),
+		    "'name' must be 1 to 64 characters of A-Z a-z 0-9 _ . : - "
+		    "starting with a letter or digit, got \"%s\"", name);
+		free(name);
+		return;
+	}
+	ck->name = name;
+}
+
+static void
+unknown_type(struct loader *ld, const config_setting_t *at, const char *type)
+{
+	const char	**names;
+	const char	 *hint;
+	char		  known[256];
+	size_t		  i, n, len = 0;
+
+	for (n = 0; probe_registry[n] != NULL; n++)
+		;
+	names = xcalloc(n + 1, sizeof(*names));
+	known[0] = '\0';
+	for (i = 0; i < n; i++) {
+		names[i] = probe_registry[i]->kind;
+		if (len < sizeof(known))
+			len += snprintf(known + len, sizeof(known) - len,
+			    "%s%s", i == 0 ? "" : ", ", names[i]);
+	}
+	hint = confread_suggest(type, names);
+	if (n == 0)
+		confread_error(&ld->cr, at, "unknown check type '%s' (no check "
+		    "types are built in)", type);
+	else
+		confread_error(&ld->cr, at, "unknown check type '%s' (%s%s%s"
+		    "known types: %s)", type, hint != NULL ? "did you mean '" :
+		    "", hint != NULL ? hint : "", hint != NULL ? "'? " : "",
+		    known);
+	free(names);
+}
+
+static const struct probe_ops *
+check_type(struct loader *ld, const config_setting_t *g)
+{
+	const struct probe_ops	*ops;
+	char			*type;
+
+	if (confread_string(&ld->cr, g, "type", true, &type) != 1)
+		return NULL;
+	if ((ops = probe_find(type)) == NULL)
+		unknown_type(ld, config_setting_get_member(g, "type"), type);
+	free(type);
+	return ops;
+}
+
+static void
+check_times(struct loader *ld, const config_setting_t *g,
+    struct check_conf *ck)
+{
+	enum origin	 ifrom = ld->interval_from, tfrom = ld->timeout_from;
+	char		 a[32], b[32];
+	int		 ri, rt;
+
+	ck->interval_ms = ld->cfg->default_interval_ms;
+	ck->timeout_ms = ld->cfg->default_timeout_ms;
+	ri = confread_duration(&ld->cr, g, "interval", false, INTERVAL_MIN_MS,
+	    INTERVAL_MAX_MS, &ck->interval_ms);
+	rt = confread_duration(&ld->cr, g, "timeout", false, TIMEOUT_MIN_MS,
+	    INTERVAL_MAX_MS, &ck->timeout_ms);
+	if (ri == -1 || rt == -1 || ck->timeout_ms <= ck->interval_ms)
+		return;
+	ifrom = ri == 1 ? ORIGIN_CHECK : ifrom;
+	tfrom = rt == 1 ? ORIGIN_CHECK : tfrom;
+	if (tfrom == ORIGIN_BUILTIN) {
+		ck->timeout_ms = ck->interval_ms;
+		return;
+	}
+	if (ifrom != ORIGIN_CHECK && tfrom != ORIGIN_CHECK)
+		return;		/* reported once, in defaults */
+	confread_error(&ld->cr, config_setting_get_member(g,
+	    tfrom == ORIGIN_CHECK ? "timeout" : "interval"),
+	    "timeout %s%s is longer than the interval %s%s",
+	    config_format_duration(ck->timeout_ms, a, sizeof(a)),
+	    origin_note(tfrom),
+	    config_format_duration(ck->interval_ms, b, sizeof(b)),
+	    origin_note(ifrom));
+}
+
+static bool
+label_name_ok(const char *s)
+{
+	size_t	i;
+	char	c;
+
+	for (i = 0; (c = s[i]) != '\0'; i++)
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    c == '_' || (i > 0 && c >= '0' && c <= '9')))
+			return false;
+	return i > 0;
+}
+
+enum label_problem {
+	LABEL_OK,
+	LABEL_BAD_NAME,
+	LABEL_DUNDER,
+	LABEL_RESERVED,
+	LABEL_NOT_STRING
+};
+
+static enum label_problem
+label_check(const config_setting_t *l)
+{
+	const char	*name = config_setting_name(l);
+	size_t		 i;
+
+	if (!label_name_ok(name))
+		return LABEL_BAD_NAME;
+	if (strncmp(name, "__", 2) == 0)
+		return LABEL_DUNDER;
+	for (i = 0; reserved_labels[i] != NULL; i++)
+		if (strcmp(name, reserved_labels[i]) == 0)
+			return LABEL_RESERVED;
+	if (config_setting_type(l) != CONFIG_TYPE_STRING)
+		return LABEL_NOT_STRING;
+	return LABEL_OK;
+}
+
+static bool
+label_ok(struct loader *ld, const config_setting_t *l)
+{
+	const char	*name = config_setting_name(l);
+
+	switch (label_check(l)) {
+	case LABEL_OK:
+		return true;
+	case LABEL_BAD_NAME:
+		confread_error(&ld->cr, l, "label name '%s' must match "
+		    "[a-zA-Z_][a-zA-Z0-9_]*", name);
+		break;
+	case LABEL_DUNDER:
+		confread_error(&ld->cr, l, "label name '%s' must not start "
+		    "with __ (reserved by Prometheus)", name);
+		break;
+	case LABEL_RESERVED:
+		confread_error(&ld->cr, l, "label name '%s' is reserved "
+		    "(check, type, instance and job are set by sonde and "
+		    "Prometheus)", name);
+		break;
+	case LABEL_NOT_STRING:
+		confread_error(&ld->cr, l, "label '%s' must be a string, "
+		    "got %s", name, confread_type_name(l));
+		break;
+	}
+	return false;
+}
+
+/*
+ * Labels are one allocation: the array, then its keys and values, so a
+ * check with labels costs one malloc, not 2n + 1.
+ */
+static void
+check_labels(struct loader *ld, const config_setting_t *g,
+    struct check_conf *ck)
+{
+	const config_setting_t	*labels, *l;
+	struct config_label	*lb;
+	char			*p;
+	size_t			 size, len;
+	unsigned int		 i, n;
+
+	if (confread_group(&ld->cr, g, "labels", false, &labels) != 1)
+		return;
+	n = (unsigned int)config_setting_length(labels);
+	size = n * sizeof(*ck->labels);
+	for (i = 0; i < n; i++) {
+		l = config_setting_get_elem(labels, i);
+		if (label_ok(ld, l))
+			size += strlen(config_setting_name(l)) +
+			    strlen(config_setting_get_string(l)) + 2;
+	}
+	if (size == n * sizeof(*ck->labels))
+		return;
+	ck->labels = xmalloc(size);
+	p = (char *)(ck->labels + n);
+	for (i = 0; i < n; i++) {
+		l = config_setting_get_elem(labels, i);
+		if (label_check(l) != LABEL_OK)
+			continue;	/* reported above */
+		lb = &ck->labels[ck->nlabels++];
+		len = strlen(config_setting_name(l)) + 1;
+		lb->key = memcpy(p, config_setting_name(l), len);
+		p += len;
+		len = strlen(config_setting_get_string(l)) + 1;
+		lb->value = memcpy(p, config_setting_get_string(l), len);
+		p += len;
+	}
+}
+
+/* Hands the group to the kind; on failure releases what it built. */
+static void
+check_kind(struct loader *ld, const config_setting_t *g,
+    struct check_conf *ck)
+{
+	int	before = ld->cr.nerrors;
+
+	if (ck->ops->conf_parse(&ld->cr, g, ck) == 0 &&
+	    ld->cr.nerrors == before)
+		return;
+	if (ld->cr.nerrors == before)
+		confread_error(&ld->cr, g, "check type '%s' rejected the check",
+		    ck->ops->kind);
+	if (ck->kind_conf != NULL)
+		ck->ops->conf_free(ck->kind_conf);
+	ck->kind_conf = NULL;
+	free(ck->target);
+	ck->target = NULL;
+}
+
+static void
+check_parse(struct loader *ld, const config_setting_t *g)
+{
+	struct check_conf	 *ck;
+	const char		**keys;
+	int			  i;
+
+	ck = check_append(ld);
+	ck->file = intern_file(ld, config_setting_source_file(g));
+	ck->line = config_setting_source_line(g);
+	ck->ip_family = ld->cfg->default_ip_family;
+	check_name(ld, g, ck);
+	ck->ops = check_type(ld, g);
+	keys = allowed_keys(ck->ops);
+	confread_check_keys(&ld->cr, g, keys, "check");
+	free(keys);
+	check_times(ld, g, ck);
+	if (confread_enum(&ld->cr, g, "ip_version", false, ip_names, &i) == 1)
+		ck->ip_family = ip_families[i];
+	check_labels(ld, g, ck);
+	if (ck->ops != NULL)
+		check_kind(ld, g, ck);
+}
+
+static void
+checks_parse(struct loader *ld, const config_setting_t *s)
+{
+	const config_setting_t	*g;
+	unsigned int		 i;
+
+	if (!config_setting_is_list(s)) {
+		confread_error(&ld->cr, s, "'checks' must be a list of groups "
+		    "such as ( { name = \"db\"; ... } ), got %s",
+		    confread_type_name(s));
+		return;
+	}
+	for (i = 0; (g = config_setting_get_elem(s, i)) != NULL; i++) {
+		if (!config_setting_is_group(g)) {
+			confread_error(&ld->cr, g, "each check must be a group "
+			    "{ ... }, got %s", confread_type_name(g));
+			continue;
+		}
+		check_parse(ld, g);
+	}
+}
+
+/* ---- files -------------------------------------------------------------- */
+
+static int
+glob_error(const char *path, int error)
+{
+	if (error == ENOENT || error == ENOTDIR)
+		return 0;
+	glob_errno = error;
+	snprintf(glob_errpath, sizeof(glob_errpath), "%s", path);
+	return 1;
+}
+
+static void
+include_key(struct loader *ld, const config_setting_t *s)
+{
+	const char	*name = config_setting_name(s);
+
+	if (strcmp(name, "checks") == 0)
+		checks_parse(ld, s);
+	else if (strcmp(name, "agent") == 0 || strcmp(name, "defaults") == 0)
+		confread_error(&ld->cr, s, "'%s' is only allowed in the main "
+		    "config file", name);
+	else
+		unknown_key(ld, s, include_top_keys);
+}
+
+static void
+include_file(struct loader *ld, const char *path)
+{
+	config_t		 c;
+	struct stat		 st;
+	const config_setting_t	*root, *s;
+	unsigned int		 i;
+
+	if (stat(path, &st) == 0 && seen_file(ld, &st))
+		return;
+	ld->lastname = NULL;
+	ld->cr.file = intern_file(ld, path);
+	config_init(&c);
+	if (read_file(ld, &c, path, &st) == 0) {
+		seen_add(ld, &st);
+		root = config_root_setting(&c);
+		for (i = 0; (s = config_setting_get_elem(root, i)) != NULL; i++)
+			include_key(ld, s);
+	}
+	config_destroy(&c);
+	ld->lastname = NULL;
+}
+
+/* Reads every file pattern (a string of the main file's include) names. */
+static void
+include_glob(struct loader *ld, const config_setting_t *at)
+{
+	const char	*pattern = config_setting_get_string(at);
+	char		*full;
+	glob_t		 gl;
+	size_t		 i;
+	int		 r;
+
+	if (pattern[0] == '/' || ld->maindir == NULL)
+		full = xstrdup(pattern);
+	else
+		full = xasprintf("%s/%s", ld->maindir, pattern);
+	memset(&gl, 0, sizeof(gl));
+	glob_errno = 0;
+	r = glob(full, 0, glob_error, &gl);
+	if (r == GLOB_ABORTED)
+		confread_error(&ld->cr, at, "'include' pattern \"%s\": cannot "
+		    "read %s: %s", pattern, glob_errpath, strerror(glob_errno));
+	else if (r == GLOB_NOSPACE)
+		confread_error(&ld->cr, at, "'include' pattern \"%s\": out of "
+		    "memory", pattern);
+	for (i = 0; r == 0 && i < gl.gl_pathc; i++)
+		include_file(ld, gl.gl_pathv[i]);
+	globfree(&gl);
+	free(full);
+}
+
+static void
+includes_load(struct loader *ld, const config_setting_t *root)
+{
+	const config_setting_t	*agent, *inc, *e;
+	unsigned int		 i;
+
+	agent = config_setting_get_member(root, "agent");
+	if (agent == NULL || !config_setting_is_group(agent))
+		return;
+	inc = config_setting_get_member(agent, "include");
+	if (inc == NULL ||
+	    (!config_setting_is_array(inc) && !config_setting_is_list(inc)))
+		return;
+	for (i = 0; (e = config_setting_get_elem(inc, i)) != NULL; i++)
+		if (config_setting_type(e) == CONFIG_TYPE_STRING &&
+		    config_setting_get_string(e)[0] != '\0')
+			include_glob(ld, e);
+}
+
+static void
+main_key(struct loader *ld, const config_setting_t *s)
+{
+	const char	*name = config_setting_name(s);
+
+	if (strcmp(name, "agent") == 0) {
+		if (is_group(ld, s))
+			agent_parse(ld, s);
+	} else if (strcmp(name, "defaults") == 0) {
+		if (is_group(ld, s))
+			defaults_parse(ld, &ld->cr, s);
+	} else if (strcmp(name, "checks") == 0)
+		checks_parse(ld, s);
+	else
+		unknown_key(ld, s, top_keys);
+}
+
+static void
+load_main(struct loader *ld, const char *path)
+{
+	config_t		 c;
+	struct stat		 st;
+	const config_setting_t	*root, *s;
+	unsigned int		 i;
+
+	ld->cr.file = intern_file(ld, path);
+	config_init(&c);
+	if (read_file(ld, &c, path, &st) == 0) {
+		seen_add(ld, &st);
+		root = config_root_setting(&c);
+		defaults_preread(ld, root);
+		for (i = 0; (s = config_setting_get_elem(root, i)) != NULL; i++)
+			main_key(ld, s);
+		includes_load(ld, root);
+	}
+	config_destroy(&c);
+	ld->lastname = NULL;
+}
+
+/* The main file's directory, glob-escaped, or NULL for the cwd. */
+static char *
+main_dir(const char *path)
+{
+	const char	*slash = strrchr(path, '/');
+	const char	*p;
+	char		*dir, *q;
+
+	if (slash == NULL)
+		return NULL;
+	dir = q = xmalloc(2 * (size_t)(slash - path) + 1);
+	for (p = path; p < slash; p++) {
+		if (strchr("*?[\\", *p) != NULL)
+			*q++ = '\\';
+		*q++ = *p;
+	}
+	*q = '\0';
+	return dir;
+}
+
+/* ---- cross-file checks -------------------------------------------------- */
+
+static int
+by_name(const void *a, const void *b)
+{
+	const struct check_conf	*x = *(const struct check_conf *const *)a;
+	const struct check_conf	*y = *(const struct check_conf *const *)b;
+	int			 r;
+
+	if ((r = strcmp(x->name, y->name)) != 0)
+		return r;
+	return x < y ? -1 : x > y;	/* file order among equals */
+}
+
+/* A later check with the name of an earlier one. */
+struct dup {
+	const struct check_conf	*check;
+	const struct check_conf	*first;
+};
+
+static int
+by_place(const void *a, const void *b)
+{
+	const struct check_conf	*x = ((const struct dup *)a)->check;
+	const struct check_conf	*y = ((const struct dup *)b)->check;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sorting finds duplicates in n log n; each is reported in file order. */
+static void
+check_duplicates(struct loader *ld)
+{
+	struct config		 *cfg = ld->cfg;
+	const struct check_conf	**sorted;
+	struct dup		 *dups;
+	size_t			  i, run = 0, n = 0, ndups = 0;
+
+	sorted = xcalloc(cfg->nchecks + 1, sizeof(*sorted));
+	dups = xcalloc(cfg->nchecks + 1, sizeof(*dups));
+	for (i = 0; i < cfg->nchecks; i++)
+		if (cfg->checks[i].name != NULL)
+			sorted[n++] = &cfg->checks[i];
+	qsort(sorted, n, sizeof(*sorted), by_name);
+	for (i = 1; i < n; i++) {
+		if (strcmp(sorted[i]->name, sorted[run]->name) != 0) {
+			run = i;
+			continue;
+		}
+		/* Equal names sort in file order: the run's head came first. */
+		dups[ndups].check = sorted[i];
+		dups[ndups++].first = sorted[run];
+	}
+	qsort(dups, ndups, sizeof(*dups), by_place);
+	for (i = 0; i < ndups; i++)
+		config_errors_add(ld->cr.errs, "%s:%d: duplicate check name "
+		    "'%s' (first defined at %s:%d)", dups[i].check->file,
+		    dups[i].check->line, dups[i].check->name,
+		    dups[i].first->file, dups[i].first->line);
+	free(dups);
+	free(sorted);
+}
+
+/* ---- entry point -------------------------------------------------------- */
+
+struct config *
+config_load(const char *path, struct config_errors *errs)
+{
+	struct config_errors	 local;
+	struct loader		 ld;
+	size_t			 before;
+
+	memset(&local, 0, sizeof(local));
+	if (errs == NULL)
+		errs = &local;
+	before = errs->count;
+	memset(&ld, 0, sizeof(ld));
+	ld.cr.errs = errs;
+	ld.cfg = config_new(path);
+	ld.maindir = main_dir(path);
+	load_main(&ld, path);
+	check_duplicates(&ld);
+	free(ld.maindir);
+	free(ld.seen);
+	if (errs->count > before) {
+		config_errors_free(&local);
+		config_free(ld.cfg);
+		return NULL;
+	}
+	if (ld.cfg->nchecks > 0 && ld.cfg->nchecks < ld.checkscap)
+		ld.cfg->checks = xreallocarray(ld.cfg->checks,
+		    ld.cfg->nchecks, sizeof(*ld.cfg->checks));
+	return ld.cfg;
+}

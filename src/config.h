@@ -37,12 +37,12 @@ struct config_label {
 struct check_conf {
 	char			*name;
 	const struct probe_ops	*ops;		/* the kind */
-	char			*file;		/* where the check is defined */
+	char			*file;		/* borrowed from cfg->files */
 	int			 line;
 	int64_t			 interval_ms;
 	int64_t			 timeout_ms;	/* <= interval_ms */
 	int			 ip_family;	/* AF_UNSPEC, AF_INET, AF_INET6 */
-	struct config_label	*labels;
+	struct config_label	*labels;	/* one block with its strings */
 	size_t			 nlabels;
 	char			*target;	/* set by the kind */
 	void			*kind_conf;	/* owned, ops->conf_free() */
@@ -68,6 +68,8 @@ struct config {
 	int			 default_ip_family;
 	struct check_conf	*checks;	/* in file order */
 	size_t			 nchecks;
+	char			**files;	/* each file read; check->file */
+	size_t			 nfiles;
 };
 
 /* Error lines collected during a load; each "file:line: message". */
@@ -101,5 +103,10 @@ void	config_errors_free(struct config_errors *errs);
  */
 int	config_parse_duration(const char *s, int64_t *ms, char *err,
 	    size_t errlen);
+/*
+ * Writes ms into buf the way config_parse_duration() reads it ("1m30s",
+ * "250ms", "0s"; 32 bytes always suffice).  Returns buf.
+ */
+const char *config_format_duration(int64_t ms, char *buf, size_t buflen);
 
 #endif /* SONDE_CONFIG_H */

@@ -7,7 +7,8 @@
  * caller simply goes on, so one pass reports every error.  Each read
  * returns 1 when the key is present and valid (*out set), 0 when it is
  * absent (*out untouched; an error is recorded if it was required), and -1
- * when it is present but invalid (error recorded).
+ * when it is present but invalid (error recorded).  A NULL or non-group
+ * group reads as absent, without an error (its own read reported it).
  *
  * Only this module, config.c and conf_parse hooks include <libconfig.h>.
  */
@@ -70,5 +71,13 @@ int	confread_pattern(struct confread *cr,
 
 /* Returns the Levenshtein distance between a and b, capped at 255. */
 int	confread_distance(const char *a, const char *b);
+/*
+ * Returns the name in names (NULL-terminated) closest to word when it is
+ * close enough to be a typo of it (an adjacent swap counts as one edit; at
+ * most 1 + len/8 edits), else NULL.  Borrowed from names.
+ */
+const char *confread_suggest(const char *word, const char *const *names);
+/* Returns "an integer", "a string", "a group"...: the type of s, for errors. */
+const char *confread_type_name(const struct config_setting_t *s);
 
 #endif /* SONDE_CONFREAD_H */
