@@ -67,6 +67,7 @@ struct loop {
 	void			*clock_arg;
 	int64_t			 now;
 	int			 stop;
+	int			 no_pwait2;	/* kernel older than 5.11 */
 };
 
 static int	loop_run_deferred(struct loop *);
@@ -489,9 +490,9 @@ loop_run_hooks(struct loop *loop)
 
 /* ---- the loop ---------------------------------------------------------- */
 
-/* Returns the epoll timeout in ms, rounded up so we never wake early. */
-static int
-loop_wait_ms(struct loop *loop, int64_t max_wait)
+/* Returns how long to sleep in µs: -1 for no limit, 0 for not at all. */
+static int64_t
+loop_wait_us(struct loop *loop, int64_t max_wait)
 {
 	int64_t	wait = max_wait;
 
@@ -505,11 +506,33 @@ loop_wait_ms(struct loop *loop, int64_t max_wait)
 		if (wait < 0 || until < wait)
 			wait = until;
 	}
-	if (wait < 0)
-		return -1;
 	if (wait > (int64_t)24 * 3600 * 1000000)
 		wait = (int64_t)24 * 3600 * 1000000;
-	return (int)((wait + 999) / 1000);
+	return wait;
+}
+
+/*
+ * epoll_pwait2 (Linux 5.11) sleeps to the microsecond; epoll_wait only to
+ * the millisecond, rounded up so it never wakes early and spins, which
+ * costs up to 1 ms of schedule lag per timer.
+ */
+static int
+loop_epoll(struct loop *loop, struct epoll_event *ev, int64_t wait)
+{
+	struct timespec	ts;
+	int		n;
+
+	if (!loop->no_pwait2) {
+		ts.tv_sec = wait / 1000000;
+		ts.tv_nsec = (long)(wait % 1000000) * 1000;
+		n = epoll_pwait2(loop->epfd, ev, LOOP_MAX_EVENTS,
+		    wait < 0 ? NULL : &ts, NULL);
+		if (n != -1 || errno != ENOSYS)
+			return n;
+		loop->no_pwait2 = 1;
+	}
+	return epoll_wait(loop->epfd, ev, LOOP_MAX_EVENTS,
+	    wait < 0 ? -1 : (int)((wait + 999) / 1000));
 }
 
 static int
@@ -550,8 +573,7 @@ loop_run_once(struct loop *loop, int64_t max_wait)
 	loop_time(loop);
 	n = loop_run_timers(loop);
 	n += loop_run_hooks(loop);
-	nev = epoll_wait(loop->epfd, ev, LOOP_MAX_EVENTS,
-	    loop_wait_ms(loop, max_wait));
+	nev = loop_epoll(loop, ev, loop_wait_us(loop, max_wait));
 	if (nev == -1) {
 		if (errno != EINTR)
 			return -1;

@@ -1,1 +1,251 @@
-int main(void) { return 0; }
+/* SPDX-License-Identifier: ISC */
+/*
+ * main: the command line of sonde(8), and nothing else.
+ *
+ * It parses argv into a struct agent_options, answers --help and --version
+ * itself, sets the process-wide signal disposition, and hands over to one
+ * of the agent's modes, whose return value is the exit status.  Usage
+ * errors exit 2, like a config error: in both cases nothing was run.
+ *
+ * sonde always runs in the foreground (systemd and other supervisors want
+ * it so; there is no daemon(3) here); -f is accepted for compatibility.
+ */
+#include "autoconf.h"
+
+#include <ares.h>
+#include <curl/curl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <openssl/opensslv.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Only for LIBCONFIG_VER_*: libconfig has no run-time version call.  The
+ * OpenSSL version is the headers' too: <openssl/crypto.h> pulls in
+ * <pthread.h>, whose <sched.h> would find src/sched.h first.
+ */
+#include <libconfig.h>
+
+#define PCRE2_CODE_UNIT_WIDTH	8
+#include <pcre2.h>
+
+#include "agent.h"
+#include "xmalloc.h"
+
+#define MAIN_CONFIG_DEFAULT	SYSCONFDIR "/sonde/sonde.conf"
+
+enum main_mode {
+	MAIN_RUN,
+	MAIN_TEST,
+	MAIN_ONCE
+};
+
+/* Long-only options. */
+enum {
+	MAIN_OPT_ONCE = 256,
+	MAIN_OPT_CHECK,
+	MAIN_OPT_JSON
+};
+
+static const struct option main_long_options[] = {
+	{ "config",	required_argument,	NULL,	'c' },
+	{ "foreground",	no_argument,		NULL,	'f' },
+	{ "test",	no_argument,		NULL,	't' },
+	{ "once",	no_argument,		NULL,	MAIN_OPT_ONCE },
+	{ "check",	required_argument,	NULL,	MAIN_OPT_CHECK },
+	{ "json",	no_argument,		NULL,	MAIN_OPT_JSON },
+	{ "debug",	no_argument,		NULL,	'd' },
+	{ "version",	no_argument,		NULL,	'V' },
+	{ "help",	no_argument,		NULL,	'h' },
+	{ NULL,		0,			NULL,	0 }
+};
+
+static void
+main_help(void)
+{
+	printf("usage: sonde [-d] [-c FILE] [-f]\n"
+	    "       sonde -t [-c FILE]\n"
+	    "       sonde --once [-c FILE] [--check NAME]... [--json]\n"
+	    "       sonde --version | --help\n"
+	    "\n"
+	    "Runs the checks of FILE on their intervals, in the foreground, "
+	    "until SIGTERM\n"
+	    "or SIGINT; SIGHUP reloads FILE.\n"
+	    "\n"
+	    "  -c, --config FILE  configuration file\n"
+	    "                     (default: %s)\n"
+	    "  -f, --foreground   run in the foreground (always; accepted "
+	    "for compatibility)\n"
+	    "  -t, --test         validate the configuration, print "
+	    "FILE:LINE: per error\n"
+	    "      --once         run each selected check once, print the "
+	    "results\n"
+	    "      --check NAME   with --once: run only check NAME "
+	    "(repeatable)\n"
+	    "      --json         with --once: one JSON object per line, "
+	    "not a table\n"
+	    "  -d, --debug        log at debug level (every result)\n"
+	    "  -V, --version      print the version and the libraries' "
+	    "versions\n"
+	    "  -h, --help         print this help\n"
+	    "\n"
+	    "Exit status: 0 ok; 1 a check failed (--once) or a runtime "
+	    "error;\n"
+	    "2 a usage or configuration error.\n", MAIN_CONFIG_DEFAULT);
+}
+
+static void
+main_version(void)
+{
+	const curl_version_info_data	*curl;
+	char				 pcre2[64];
+
+	curl = curl_version_info(CURLVERSION_NOW);
+	if (pcre2_config(PCRE2_CONFIG_VERSION, pcre2) < 0)
+		snprintf(pcre2, sizeof(pcre2), "unknown");
+	printf("sonde %s\n", PACKAGE_VERSION);
+	printf("  libcurl    %s\n", curl->version);
+	printf("  c-ares     %s\n", ares_version(NULL));
+	printf("  OpenSSL    %s\n", OPENSSL_VERSION_STR);
+	printf("  libconfig  %d.%d.%d\n", LIBCONFIG_VER_MAJOR,
+	    LIBCONFIG_VER_MINOR, LIBCONFIG_VER_REVISION);
+	printf("  PCRE2      %s\n", pcre2);
+	printf("  jansson    %s\n", jansson_version_str());
+}
+
+/* Prints "sonde: <message>" and the usage hint; returns the status, 2. */
+static int
+main_usage_error(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fputs("sonde: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'sonde --help' for more information.\n", stderr);
+	return 2;
+}
+
+/* getopt_long() returned '?' or ':' for argv[optind - 1]. */
+static int
+main_bad_option(int c, char *argv[])
+{
+	const char	*arg = argv[optind - 1];
+
+	if (c == ':')
+		return main_usage_error("option '%s' needs an argument", arg);
+	if (optopt > 0 && optopt < 128 && strncmp(arg, "--", 2) != 0)
+		return main_usage_error("unknown option '-%c'", optopt);
+	return main_usage_error("unknown option '%s'", arg);
+}
+
+/* Checks what getopt cannot: combinations and leftovers. */
+static int
+main_validate(int argc, char *argv[], const struct agent_options *opt,
+    enum main_mode mode, bool test, bool once)
+{
+	if (optind < argc)
+		return main_usage_error("unexpected argument '%s'",
+		    argv[optind]);
+	if (test && once)
+		return main_usage_error("-t and --once cannot be combined");
+	if (mode != MAIN_ONCE && (opt->json || opt->ncheck_names > 0))
+		return main_usage_error("--check and --json need --once");
+	return -1;
+}
+
+/*
+ * Fills opt and mode from argv.  Returns -1 to go on, or the exit status
+ * when the work is done (--help, --version) or argv is wrong.
+ */
+static int
+main_parse(int argc, char *argv[], struct agent_options *opt,
+    enum main_mode *mode)
+{
+	bool	test = false, once = false;
+	int	c;
+
+	opterr = 0;	/* main_bad_option() says it, with our prefix */
+	while ((c = getopt_long(argc, argv, ":c:ftdVh", main_long_options,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			opt->config_path = optarg;
+			break;
+		case 'f':
+			opt->foreground = true;
+			break;
+		case 't':
+			test = true;
+			break;
+		case 'd':
+			opt->debug = true;
+			break;
+		case MAIN_OPT_ONCE:
+			once = true;
+			break;
+		case MAIN_OPT_CHECK:
+			opt->check_names = xreallocarray(opt->check_names,
+			    opt->ncheck_names + 1, sizeof(*opt->check_names));
+			opt->check_names[opt->ncheck_names++] = optarg;
+			break;
+		case MAIN_OPT_JSON:
+			opt->json = true;
+			break;
+		case 'V':
+			main_version();
+			return 0;
+		case 'h':
+			main_help();
+			return 0;
+		default:
+			return main_bad_option(c, argv);
+		}
+	}
+	*mode = test ? MAIN_TEST : once ? MAIN_ONCE : MAIN_RUN;
+	return main_validate(argc, argv, opt, *mode, test, once);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct agent_options	opt;
+	struct sigaction	sa;
+	enum main_mode		mode = MAIN_RUN;
+	int			rc;
+
+	memset(&opt, 0, sizeof(opt));
+	opt.config_path = MAIN_CONFIG_DEFAULT;
+	opt.foreground = true;
+	if ((rc = main_parse(argc, argv, &opt, &mode)) != -1)
+		goto done;
+
+	/* A peer that closes early must be an EPIPE, not our death. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGPIPE, &sa, NULL);
+
+	switch (mode) {
+	case MAIN_TEST:
+		rc = agent_test_config(&opt);
+		break;
+	case MAIN_ONCE:
+		rc = agent_once(&opt);
+		break;
+	case MAIN_RUN:
+		rc = agent_run(&opt);
+		break;
+	}
+done:
+	free(opt.check_names);
+	if (fflush(stdout) == EOF && rc == 0)
+		rc = 1;
+	return rc;
+}

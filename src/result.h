@@ -2,6 +2,9 @@
  * result: how a probe result is shown to people and programs: the JSON
  * record of DESIGN.md (one object per line, built with jansson), and the
  * rows of the --once table.
+ *
+ * The table's columns are fitted to the rows it will show, so a caller
+ * that prints one first passes every row through result_table_fit().
  */
 #ifndef SONDE_RESULT_H
 #define SONDE_RESULT_H
@@ -10,18 +13,36 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#define RESULT_TARGET_MAX_WIDTH	32	/* longer targets are shortened */
+
 struct check_conf;
 struct probe_result;
 
-/* Returns a new one-line JSON string (no newline); caller frees. */
+/* Column widths of the --once table. */
+struct result_table {
+	int	check_w;
+	int	type_w;
+	int	target_w;
+	int	result_w;
+};
+
+/* Returns a new one-line JSON string (no newline), or NULL; caller frees. */
 char	*result_json(const struct check_conf *check,
 	    const struct probe_result *res);
+/* Sets the table's widths to fit its headings. */
+void	 result_table_init(struct result_table *t);
+/* Widens the table's columns to fit this row; both borrowed. */
+void	 result_table_fit(struct result_table *t,
+	    const struct check_conf *check, const struct probe_result *res);
 /* Writes the table heading for --once. */
-void	 result_table_header(FILE *out);
+void	 result_table_header(FILE *out, const struct result_table *t);
 /* Writes one table row for --once. */
-void	 result_table_row(FILE *out, const struct check_conf *check,
-	    const struct probe_result *res);
-/* Formats µs as a short human duration ("1.2ms", "3.00s") into buf. */
+void	 result_table_row(FILE *out, const struct result_table *t,
+	    const struct check_conf *check, const struct probe_result *res);
+/*
+ * Formats µs as a short human duration into buf ("0.4ms", "12.3ms",
+ * "1.50s", "2m05s", "3h07m", "2d04h"); returns buf.
+ */
 const char *result_format_us(int64_t us, char *buf, size_t buflen);
 
 #endif /* SONDE_RESULT_H */
