@@ -3,8 +3,9 @@
  * to the loop.  Nothing in the daemon calls getaddrinfo(3).
  *
  * One c-ares channel serves every lookup; it honours /etc/hosts and
- * resolv.conf (read once, at resolver_new()).  IP literals are answered
- * without DNS.  Family policy, for a check's ip_version:
+ * resolv.conf (read once, at resolver_new()).  IP literals, and
+ * "localhost" (RFC 6761: the loopback address), are answered without the
+ * hosts file or DNS.  Family policy, for a check's ip_version:
  *   AF_INET   A records only;
  *   AF_INET6  AAAA records only;
  *   AF_UNSPEC A records, and AAAA only when the name has no A record.
@@ -24,6 +25,8 @@
 #include <sys/socket.h>
 
 #define RESOLVER_MAX_ADDRS	8
+#define RESOLVER_TIMEOUT_MS	2000	/* c-ares' first per-try timeout */
+#define RESOLVER_TRIES		2	/* c-ares' passes over the servers */
 
 struct loop;
 struct resolver;
@@ -53,7 +56,18 @@ typedef void (*resolver_cb)(const struct resolver_answer *ans, void *arg);
  */
 struct resolver	*resolver_new(struct loop *loop, const char *servers,
 		    char *err, size_t errlen);
-/* Cancels every pending lookup (no callbacks) and frees; NULL is a no-op. */
+/*
+ * As resolver_new(), with c-ares' first per-try timeout (ms; it doubles on
+ * each pass over the servers) and number of tries instead of the defaults.
+ */
+struct resolver	*resolver_new_tuned(struct loop *loop, const char *servers,
+		    int timeout_ms, int tries, char *err, size_t errlen);
+/*
+ * Cancels every pending lookup (no callbacks) and frees; NULL is a no-op.
+ * Handles of pending lookups are invalid afterwards (abort their owners
+ * first).  Call it before loop_free(); it may be called from a lookup's
+ * callback.
+ */
 void		 resolver_free(struct resolver *r);
 /*
  * Looks host up for family (AF_UNSPEC, AF_INET, AF_INET6).  cb(ans, arg)
@@ -64,5 +78,18 @@ struct resolver_query *resolver_lookup(struct resolver *r, const char *host,
 		    int family, resolver_cb cb, void *arg);
 /* Detaches q: its callback will not run.  NULL is a no-op. */
 void		 resolver_cancel(struct resolver_query *q);
+
+/*
+ * Parses host as an address literal: "192.0.2.1", "2001:db8::1",
+ * "[2001:db8::1]", "fe80::1%eth0".  Fills *ss (port 0) and returns
+ * AF_INET or AF_INET6, or returns AF_UNSPEC (ss zeroed) for a name.
+ */
+int		 resolver_literal(const char *host,
+		    struct sockaddr_storage *ss);
+/*
+ * Writes ss as "192.0.2.1:80" or "[2001:db8::1]:80" into buf; returns buf.
+ */
+const char	*resolver_addr_str(const struct sockaddr_storage *ss,
+		    char *buf, size_t buflen);
 
 #endif /* SONDE_RESOLVER_H */
