@@ -101,6 +101,55 @@ probe_phase_str(enum probe_phase phase)
 	return probe_phase_names[phase];
 }
 
+/* Returns the phase called name, or PROBE_PHASE_LAST. */
+static enum probe_phase
+probe_phase_find(const char *name)
+{
+	int	i;
+
+	for (i = 0; i < PROBE_PHASE_LAST; i++)
+		if (strcmp(probe_phase_names[i], name) == 0)
+			return (enum probe_phase)i;
+	return PROBE_PHASE_LAST;
+}
+
+bool
+probe_metric_known(const struct probe_ops *ops, const char *name)
+{
+	size_t	i;
+
+	if (strcmp(name, "duration") == 0)
+		return true;
+	if (strncmp(name, "phase.", 6) == 0)
+		return probe_phase_find(name + 6) != PROBE_PHASE_LAST;
+	for (i = 0; ops->metrics != NULL && ops->metrics[i] != NULL; i++)
+		if (strcmp(ops->metrics[i], name) == 0)
+			return true;
+	return false;
+}
+
+int
+probe_result_metric(const struct check_conf *check,
+    const struct probe_result *res, const char *name, double *value)
+{
+	enum probe_phase	phase;
+
+	if (strcmp(name, "duration") == 0) {
+		*value = (double)res->duration / 1e6;
+		return 0;
+	}
+	if (strncmp(name, "phase.", 6) == 0) {
+		phase = probe_phase_find(name + 6);
+		if (phase == PROBE_PHASE_LAST || res->phase[phase] < 0)
+			return -1;
+		*value = (double)res->phase[phase] / 1e6;
+		return 0;
+	}
+	if (check->ops->metric == NULL)
+		return -1;
+	return check->ops->metric(res, name, value);
+}
+
 void
 probe_result_init(struct probe_result *result)
 {

@@ -28,6 +28,7 @@
 
 struct check_conf;
 struct confread;
+struct json_t;
 struct config_setting_t;
 struct resolver;
 struct probe_run;
@@ -123,6 +124,22 @@ struct probe_ops {
 	void	(*expire)(struct probe_run *run);
 	/* Cancelled (stop, reload): release all resources, report nothing. */
 	void	(*abort)(struct probe_run *run);
+	/*
+	 * Optional.  Adds the kind's own object to a result's JSON record
+	 * (root is a jansson object), e.g. "tcp": {"address": "..."}; use
+	 * result_json_set_string() for text from the network.  Returns 0 or -1.
+	 */
+	int	(*result_json)(const struct probe_result *res,
+		    struct json_t *root);
+	/*
+	 * Optional.  Metric names the kind offers to rules ("http.status"),
+	 * NULL-terminated, and how to read one from a result: returns 0 with
+	 * *value set, or -1 when res has no such value (the probe failed
+	 * before it could be measured).
+	 */
+	const char *const	 *metrics;
+	int	(*metric)(const struct probe_result *res, const char *name,
+		    double *value);
 };
 
 /* One run of one check; embedded in or allocated by its owner. */
@@ -149,6 +166,16 @@ const struct probe_ops	*probe_find(const char *kind);
 const char		*probe_status_str(enum probe_status status);
 /* Returns the name of phase ("resolve"). */
 const char		*probe_phase_str(enum probe_phase phase);
+
+/*
+ * Reads a metric of a result for rules: "duration" and "phase.<name>" (in
+ * seconds) for every kind, then the kind's own.  Returns 0 with *value
+ * set, or -1 when the result has none.
+ */
+int	probe_result_metric(const struct check_conf *check,
+	    const struct probe_result *res, const char *name, double *value);
+/* Returns true when checks of kind ops can have the metric name. */
+bool	probe_metric_known(const struct probe_ops *ops, const char *name);
 
 /* Resets result: PROBE_OK, empty message, phases -1. */
 void	probe_result_init(struct probe_result *result);

@@ -87,8 +87,8 @@ result_utf8_clean(const char *s)
 }
 
 /* Sets obj[key] to the string s, repaired; returns 0 or -1. */
-static int
-result_set_string(json_t *obj, const char *key, const char *s)
+int
+result_json_set_string(struct json_t *obj, const char *key, const char *s)
 {
 	char	*clean;
 	int	 rc;
@@ -148,23 +148,6 @@ result_json_phases(json_t *root, const struct probe_result *res)
 	return json_object_set_new(root, "phases", phases);
 }
 
-/* Adds the kind-specific objects that apply: "tcp": {"address"}. */
-static int
-result_json_kind(json_t *root, const struct probe_result *res)
-{
-	json_t	*tcp;
-
-	if (res->tcp.address[0] == '\0')
-		return 0;
-	if ((tcp = json_object()) == NULL)
-		return -1;
-	if (result_set_string(tcp, "address", res->tcp.address) == -1) {
-		json_decref(tcp);
-		return -1;
-	}
-	return json_object_set_new(root, "tcp", tcp);
-}
-
 /* Adds "labels" when the check has any. */
 static int
 result_json_labels(json_t *root, const struct check_conf *check)
@@ -180,7 +163,7 @@ result_json_labels(json_t *root, const struct check_conf *check)
 		return -1;
 	for (i = 0; i < check->nlabels; i++) {
 		key = result_utf8_clean(check->labels[i].key);
-		rc = result_set_string(labels, key, check->labels[i].value);
+		rc = result_json_set_string(labels, key, check->labels[i].value);
 		free(key);
 		if (rc == -1) {
 			json_decref(labels);
@@ -215,18 +198,19 @@ result_json(const struct check_conf *check, const struct probe_result *res)
 
 	if ((root = result_json_head(check, res)) == NULL)
 		return NULL;
-	if (res->status != PROBE_OK && result_set_string(root, "reason",
+	if (res->status != PROBE_OK && result_json_set_string(root, "reason",
 	    probe_status_str(res->status)) == -1)
 		goto fail;
 	if (res->message[0] != '\0' &&
-	    result_set_string(root, "message", res->message) == -1)
+	    result_json_set_string(root, "message", res->message) == -1)
 		goto fail;
 	if (result_set_seconds(root, "duration_seconds", res->duration) == -1 ||
 	    result_json_phases(root, res) == -1 ||
-	    result_json_kind(root, res) == -1)
+	    (check->ops->result_json != NULL &&
+	    check->ops->result_json(res, root) == -1))
 		goto fail;
 	result_rfc3339(res->started_at, stamp, sizeof(stamp));
-	if (result_set_string(root, "started_at", stamp) == -1 ||
+	if (result_json_set_string(root, "started_at", stamp) == -1 ||
 	    result_json_labels(root, check) == -1)
 		goto fail;
 	out = json_dumps(root, RESULT_JSON_FLAGS);

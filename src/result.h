@@ -16,6 +16,7 @@
 #define RESULT_TARGET_MAX_WIDTH	32	/* longer targets are shortened */
 
 struct check_conf;
+struct json_t;
 struct probe_result;
 
 /* Column widths of the --once table. */
@@ -26,6 +27,12 @@ struct result_table {
 	int	result_w;
 };
 
+/*
+ * Sets obj[key] to s made valid UTF-8 (bad bytes become U+FFFD; jansson
+ * would reject the whole record otherwise).  Returns 0 or -1.
+ */
+int	 result_json_set_string(struct json_t *obj, const char *key,
+	    const char *s);
 /* Returns a new one-line JSON string (no newline), or NULL; caller frees. */
 char	*result_json(const struct check_conf *check,
 	    const struct probe_result *res);
