@@ -21,15 +21,21 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 listen() {
-	nc -dlk 127.0.0.1 18080 >/dev/null 2>&1 &
+	nc -dlk 127.0.0.1 18080 </dev/null >/dev/null 2>&1 &
 	nc_pid=$!
+	sleep 0.3
+	if ! kill -0 "$nc_pid" 2>/dev/null; then
+		nc_pid=
+		echo "quickstart: cannot listen on 127.0.0.1:18080;" \
+		    "is something else using that port?" >&2
+		exit 1
+	fi
 }
 
 echo "== sonde -t: validate the config"
 ./sonde -t -c "$conf"
 
 listen
-sleep 0.3
 echo
 echo "== sonde --once: every check once (exit status 1: some fail, as intended)"
 ./sonde --once -c "$conf" || true

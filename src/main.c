@@ -14,6 +14,7 @@
 
 #include <ares.h>
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <openssl/opensslv.h>
@@ -212,6 +213,22 @@ main_parse(int argc, char *argv[], struct agent_options *opt,
 	return main_validate(argc, argv, opt, *mode, test, once);
 }
 
+/*
+ * A service manager or CI may start us with 0, 1 or 2 closed; the first
+ * socket would then get that number, and log lines would go into a
+ * probe's connection.  Point any closed one at /dev/null first.
+ */
+static void
+main_sanitize_stdio(void)
+{
+	int	fd;
+
+	for (fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) == -1 &&
+		    open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) == -1)
+			exit(2);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -220,6 +237,7 @@ main(int argc, char *argv[])
 	enum main_mode		mode = MAIN_RUN;
 	int			rc;
 
+	main_sanitize_stdio();
 	memset(&opt, 0, sizeof(opt));
 	opt.config_path = MAIN_CONFIG_DEFAULT;
 	opt.foreground = true;
