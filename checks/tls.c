@@ -64,7 +64,7 @@
 #include "tlsverify.h"
 #include "xmalloc.h"
 
-#define TLS_LINE_BUF		4096	/* a STARTTLS dialogue's replies */
+#define TLS_LINE_BUF		4096	/* STARTTLS replies */
 #define TLS_QUOTE_MAX		64
 
 enum tls_starttls {
@@ -93,17 +93,17 @@ static const char *const tls_version_names[] = {
 /* One per check; the SSL_CTX is shared (tlsverify's cache). */
 struct tls_conf {
 	SSL_CTX			*ctx;
-	char			*server_name;	/* SNI and the name checked */
+	char			*server_name;	/* SNI, name checked */
 	int			 min_version;	/* offered; 0: any */
 	int			 max_version;
 	int			 expect_version; /* 0: no expectation */
-	int			 min_days_left;	/* 0: no expectation */
+	int			 min_days_left;	/* 0: none */
 	bool			 verify;
 	bool			 hostname;
 	bool			 ocsp_stapled;
-	bool			 sni;		/* server_name is a DNS name */
+	bool			 sni;		/* server_name: DNS */
 	uint8_t			 starttls;	/* enum tls_starttls */
-	uint8_t			 family;	/* a literal's, or AF_UNSPEC */
+	uint8_t			 family;	/* literal's or UNSPEC */
 	uint16_t		 port;
 	union {
 		struct sockaddr_in	 sin;
@@ -149,11 +149,11 @@ struct tls_run {
 	int				 fd;
 	unsigned			 watching;	/* LOOP_READ/WRITE */
 	bool				 connected;
-	int				 step;		/* STARTTLS step */
-	bool				 offered;	/* SMTP: STARTTLS seen */
-	int64_t				 mark;		/* phase start, µs */
-	size_t				 len;		/* bytes in buf */
-	char				*buf;		/* STARTTLS replies */
+	int				 step;	/* STARTTLS step */
+	bool				 offered; /* SMTP STARTTLS */
+	int64_t				 mark;	/* phase start, µs */
+	size_t				 len;	/* bytes in buf */
+	char				*buf;	/* STARTTLS replies */
 	struct tlsverify_record		 rec;
 };
 
@@ -228,10 +228,11 @@ static int
 tls_conf_host(struct confread *cr, const struct config_setting_t *group,
     char *host, const struct check_conf *check, struct sockaddr_storage *ss)
 {
-	const config_setting_t	*s = config_setting_get_member(group, "host");
+	const config_setting_t	*s;
 	size_t			 len = strlen(host);
 	int			 family;
 
+	s = config_setting_get_member(group, "host");
 	family = resolver_literal(host, ss);
 	if (family == AF_INET6 && host[0] == '[') {
 		memmove(host, host + 1, len - 2);
@@ -279,7 +280,8 @@ tls_conf_ctx(struct confread *cr, const struct config_setting_t *group,
     struct tls_conf *tc)
 {
 	struct tlsverify_ctx_conf	 c;
-	char				*ca = NULL, *cert = NULL, *key = NULL;
+	char				*ca = NULL, *cert = NULL;
+	char				*key = NULL;
 	char				 err[256];
 	int				 v, n = cr->nerrors;
 	SSL_CTX				*ctx = NULL;
@@ -738,7 +740,7 @@ tls_on_starttls(struct tls_run *t)
 	}
 }
 
-/* ---- the handshake -------------------------------------------------------- */
+/* ---- the handshake ---------------------------------------------------- */
 
 /* What the handshake showed, against what the check expects. */
 static void
@@ -746,7 +748,7 @@ tls_judge(struct tls_run *t)
 {
 	const struct tls_conf	*tc = t->conf;
 	struct probe_result	*res = &t->run->result;
-	time_t			 now = (time_t)(loop_wallclock() / 1000000);
+	time_t			 now = loop_wallclock() / 1000000;
 	unsigned		 flags = 0;
 	char			 msg[PROBE_MESSAGE_MAX];
 	enum probe_status	 st;

@@ -68,7 +68,7 @@ struct tlsverify_ctx_entry {
 	char				*key_file;
 	int				 min_version;
 	int				 max_version;
-	struct tlsverify_stamp		 stamps[3];	/* ca, cert, key */
+	struct tlsverify_stamp		 stamps[3]; /* ca, cert, key */
 };
 
 static struct tlsverify_ctx_entry	*tlsverify_ctxs;
@@ -271,7 +271,8 @@ tlsverify_sans(X509 *cert, char *buf, size_t buflen)
 	GENERAL_NAMES		*gens;
 	const GENERAL_NAME	*g;
 	const unsigned char	*d;
-	char			 one[PROBE_TLS_NAME_MAX], ip[INET6_ADDRSTRLEN];
+	char			 one[PROBE_TLS_NAME_MAX];
+	char			 ip[INET6_ADDRSTRLEN];
 	size_t			 o = 0;
 	int			 i, len;
 
@@ -510,8 +511,9 @@ tlsverify_classify(long code, X509 *cert, int depth, STACK_OF(X509) *chain,
     const char *host, time_t now, char *msg, size_t msglen)
 {
 	struct tlsverify_error	e;
-	int			sent = chain == NULL ? 1 : sk_X509_num(chain);
+	int			sent;
 
+	sent = chain == NULL ? 1 : sk_X509_num(chain);
 	if (cert == NULL && chain != NULL && sk_X509_num(chain) > 0) {
 		depth = tlsverify_pick(code, chain, now);
 		cert = sk_X509_value(chain, depth);

@@ -54,7 +54,7 @@ struct json_t;
 struct tlsverify_error {
 	long		 code;		/* X509_V_ERR_* */
 	int		 depth;		/* 0: the leaf */
-	int		 sent;		/* certificates the peer sent */
+	int		 sent;		/* certificates sent */
 	bool		 self_signed;
 	int64_t		 not_before;	/* seconds since the epoch */
 	int64_t		 not_after;
@@ -154,7 +154,8 @@ void	tlsverify_info_fill(struct probe_tls *info, struct ssl_st *ssl,
 enum probe_status tlsverify_expiring(const struct probe_tls *info,
 	    int min_days, time_t now, char *msg, size_t msglen);
 /* Adds "tls": {...} to a JSON record when info has a certificate; 0/-1. */
-int	tlsverify_info_json(const struct probe_tls *info, struct json_t *root);
+int	tlsverify_info_json(const struct probe_tls *info,
+	    struct json_t *root);
 /*
  * Rule metrics "tls.days_left" and "tls.earliest_days_left": 0 with
  * *value set, or -1 when the metric is not one of these or there was no

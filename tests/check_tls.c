@@ -67,7 +67,7 @@ enum vhost {
 };
 
 static char		 pki[256];	/* the runner's temp dir */
-static time_t		 made;		/* when the certificates were made */
+static time_t		 made;		/* certificates made at */
 static int		 ports[V_LAST];
 static pid_t		 nginx_pid = -1;
 static char		 nginx_error[512];
@@ -429,7 +429,7 @@ probe_vhost(enum vhost v, const char *keys, struct probe_result *res)
 	run_check(check_of(ports[v], "%s", keys), res);
 }
 
-/* ---- nginx cases ---------------------------------------------------------- */
+/* ---- nginx cases ------------------------------------------------------ */
 
 START_TEST(test_tls_valid_chain_ecdsa)
 {
@@ -877,7 +877,7 @@ START_TEST(test_tls_starttls)
 }
 END_TEST
 
-/* ---- config ----------------------------------------------------------------- */
+/* ---- config ----------------------------------------------------------- */
 
 static const struct {
 	const char	*keys;
