@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -63,7 +64,8 @@
 
 enum vhost {
 	V_VALID, V_RSA, V_EXPIRED, V_NOTYET, V_SOON, V_SELF, V_WRONGHOST,
-	V_NOINTER, V_EARLY, V_TLS12, V_TLS13, V_PLAIN, V_LAST
+	V_NOINTER, V_EARLY, V_TLS12, V_TLS13, V_PLAIN, V_OCSP, V_REVOKED,
+	V_LAST
 };
 
 static char		 pki[256];	/* the runner's temp dir */
@@ -99,6 +101,86 @@ pki_leaf(const char *name, enum tlscert_keytype type, const char *cn,
 	tlscert_free(&leaf);
 }
 
+/* "261120120000Z": an OCSP index date (openssl ca's format). */
+static void
+index_date(int64_t off, char *buf, size_t len)
+{
+	time_t		t = time(NULL) + (time_t)off;
+	struct tm	tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y%m%d%H%M%SZ", &tm);
+	memmove(buf, buf + 2, strlen(buf + 2) + 1);	/* two-digit year */
+}
+
+/*
+ * Runs the openssl CLI with the given arguments (NULL-terminated); false
+ * with nginx_error set when it fails.
+ */
+static bool
+pki_openssl(const char *arg, ...)
+{
+	va_list	 ap;
+	char	*argv[24], *out = NULL, *err = NULL;
+	int	 rc, n = 0;
+
+	argv[n++] = xstrdup("/usr/bin/openssl");
+	va_start(ap, arg);
+	for (; arg != NULL && n < 23; arg = va_arg(ap, const char *))
+		argv[n++] = xstrdup(arg);
+	va_end(ap);
+	argv[n] = NULL;
+	rc = testutil_run_cmd(argv, &out, &err, 10000);
+	if (rc != 0)
+		snprintf(nginx_error, sizeof(nginx_error), "openssl %s: exit "
+		    "%d: %s", argv[1], rc, err != NULL ? err : "");
+	while (n > 0)
+		free(argv[--n]);
+	free(out);
+	free(err);
+	return rc == 0;
+}
+
+/*
+ * A leaf with a stapled OCSP response made by the openssl CLI acting as
+ * the intermediate's responder: status good ('V') or revoked ('R').
+ */
+static void
+pki_ocsp(const char *name, char status)
+{
+	struct tlscert	 leaf;
+	BIGNUM		*bn;
+	char		*hex, exp[32], rev[32], *idx, *text, cert[300];
+	char		 req[300], resp[300], ipem[300], ikey[300];
+
+	tlscert_make(&leaf, TLSCERT_EC, "api.example.com", &inter, false,
+	    -DAY, 30 * DAY + 3600, "DNS:api.example.com,IP:127.0.0.1");
+	pki_write(name, &leaf, inter.cert);
+	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(leaf.cert), NULL);
+	hex = BN_bn2hex(bn);
+	index_date(30 * DAY, exp, sizeof(exp));
+	index_date(-3600, rev, sizeof(rev));
+	text = xasprintf("%c\t%s\t%s\t%s\tunknown\t/O=sonde tests/"
+	    "CN=api.example.com\n", status, exp, status == 'R' ? rev : "",
+	    hex);
+	idx = testutil_write_file(pki, "index.txt", text);
+	snprintf(cert, sizeof(cert), "%s/%s.crt", pki, name);
+	snprintf(req, sizeof(req), "%s/%s.req", pki, name);
+	snprintf(resp, sizeof(resp), "%s/%s.der", pki, name);
+	snprintf(ipem, sizeof(ipem), "%s/inter.pem", pki);
+	snprintf(ikey, sizeof(ikey), "%s/inter.key", pki);
+	if (pki_openssl("ocsp", "-issuer", ipem, "-cert", cert, "-no_nonce",
+	    "-reqout", req, (char *)NULL))
+		(void)pki_openssl("ocsp", "-index", idx, "-rsigner", ipem,
+		    "-rkey", ikey, "-CA", ipem, "-reqin", req, "-respout",
+		    resp, "-ndays", "2", (char *)NULL);
+	OPENSSL_free(hex);
+	BN_free(bn);
+	free(text);
+	free(idx);
+	tlscert_free(&leaf);
+}
+
 static void
 pki_make(void)
 {
@@ -127,6 +209,10 @@ pki_make(void)
 	    30 * DAY + 3600);
 	pki_leaf("early", TLSCERT_EC, api, &early, true, -DAY,
 	    60 * DAY + 3600);
+	free(tlscert_write_chain(pki, "inter.pem", &inter.cert, 1));
+	free(tlscert_write_key(pki, "inter.key", inter.key));
+	pki_ocsp("ocsp", 'V');
+	pki_ocsp("revoked", 'R');
 }
 
 /* ---- nginx --------------------------------------------------------------- */
@@ -147,6 +233,8 @@ static const struct {
 	[V_TLS12] = { "valid", "TLSv1.2" },
 	[V_TLS13] = { "valid", "TLSv1.3" },
 	[V_PLAIN] = { NULL, NULL },
+	[V_OCSP] = { "ocsp", "TLSv1.2 TLSv1.3" },
+	[V_REVOKED] = { "revoked", "TLSv1.2 TLSv1.3" },
 };
 
 static char *
@@ -169,10 +257,14 @@ nginx_conf(void)
 		else
 			s = xasprintf("  server { listen 127.0.0.1:%d ssl;\n"
 			    "    ssl_certificate %s/%s.crt;\n"
-			    "    ssl_certificate_key %s/%s.key;\n"
+			    "    ssl_certificate_key %s/%s.key;\n%s%s%s%s"
 			    "    ssl_protocols %s;\n    return 200 \"ok\\n\"; }\n",
 			    ports[i], pki, vhosts[i].cert, pki, vhosts[i].cert,
-			    vhosts[i].protocols);
+			    i == V_OCSP || i == V_REVOKED ?
+			    "    ssl_stapling on;\n    ssl_stapling_file " : "",
+			    i == V_OCSP || i == V_REVOKED ? pki : "",
+			    i == V_OCSP ? "/ocsp.der;\n" : i == V_REVOKED ?
+			    "/revoked.der;\n" : "", "", vhosts[i].protocols);
 		t = xasprintf("%s%s", c, s);
 		free(c);
 		free(s);
@@ -624,6 +716,26 @@ START_TEST(test_tls_plaintext_port)
 }
 END_TEST
 
+START_TEST(test_tls_ocsp_stapled)
+{
+	struct probe_result	res;
+
+	probe_vhost(V_OCSP, "expect = { ocsp_stapled = true; };", &res);
+	assert_result(&res, PROBE_OK, "");
+	ck_assert_str_eq(res.tls.ocsp, "good");
+	probe_vhost(V_REVOKED, "", &res);
+	assert_result(&res, PROBE_OK, "");
+	ck_assert_str_eq(res.tls.ocsp, "revoked");
+	probe_vhost(V_REVOKED, "expect = { ocsp_stapled = true; };", &res);
+	assert_result(&res, PROBE_TLS_UNTRUSTED, "stapled OCSP response: "
+	    "certificate status revoked");
+	probe_vhost(V_VALID, "expect = { ocsp_stapled = true; };", &res);
+	assert_result(&res, PROBE_TLS_UNTRUSTED, "no OCSP response stapled "
+	    "(expect.ocsp_stapled)");
+	ck_assert_str_eq(res.tls.ocsp, "");
+}
+END_TEST
+
 START_TEST(test_tls_refused)
 {
 	struct probe_result	res;
@@ -955,6 +1067,7 @@ tls_suite(void)
 	tcase_add_test(tc, test_tls_tls12_only);
 	tcase_add_test(tc, test_tls_tls13_only);
 	tcase_add_test(tc, test_tls_plaintext_port);
+	tcase_add_test(tc, test_tls_ocsp_stapled);
 	tcase_add_test(tc, test_tls_refused);
 	tcase_add_test(tc, test_tls_silent_server);
 	suite_add_tcase(s, tc);
