@@ -31,6 +31,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
 #include <signal.h>
@@ -765,6 +766,51 @@ START_TEST(test_tls_silent_server)
 }
 END_TEST
 
+static int
+open_fds(void)
+{
+	int	fd, n = 0;
+
+	for (fd = 0; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) != -1)
+			n++;
+	return n;
+}
+
+static void
+on_done_never(struct probe_run *run, void *arg)
+{
+	(void)run;
+	(void)arg;
+	ck_abort_msg("an aborted run reported");
+}
+
+/* Abort mid-handshake and mid-STARTTLS: the socket and SSL are freed. */
+START_TEST(test_tls_abort_releases_everything)
+{
+	const struct check_conf	*ck;
+	struct probe_run	 run;
+	bool			 never = false;
+	int			 lfd, port, before, i;
+
+	lfd = testutil_listen_tcp(AF_INET, 16, &port);
+	for (i = 0; i < 2; i++) {
+		ck = check_of(port, i == 0 ? "" : "starttls = \"smtp\";");
+		before = open_fds();
+		probe_run_init(&run, lp, rs, ck);
+		probe_run_start(&run, loop_now(lp) + 5000000, on_done_never,
+		    NULL);
+		testutil_run_until(lp, &never, 100);
+		ck_assert_int_eq(open_fds(), before + 1);
+		probe_run_abort(&run);
+		ck_assert_ptr_null(run.priv);
+		ck_assert_int_eq(open_fds(), before);
+		testutil_run_until(lp, &never, 50);
+	}
+	close(lfd);
+}
+END_TEST
+
 /* ---- STARTTLS: a server of the test's own ------------------------------- */
 
 enum mode {
@@ -1070,6 +1116,7 @@ tls_suite(void)
 	tcase_add_test(tc, test_tls_ocsp_stapled);
 	tcase_add_test(tc, test_tls_refused);
 	tcase_add_test(tc, test_tls_silent_server);
+	tcase_add_test(tc, test_tls_abort_releases_everything);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("starttls");
