@@ -78,6 +78,33 @@ enum probe_phase {
 
 #define PROBE_MESSAGE_MAX	256
 #define PROBE_ADDRESS_MAX	64	/* "[v6 address%scope]:port" */
+#define PROBE_TLS_NAME_MAX	128	/* a certificate's subject or issuer */
+
+/*
+ * What a TLS handshake showed (the tls check, and https in the http
+ * check); filled by tlsverify_info_fill().  Times are seconds since the
+ * epoch; days are whole days left, rounded down (negative once expired).
+ * not_after == 0: no certificate was seen.
+ */
+struct probe_tls {
+	int64_t			 not_before;	/* the leaf's */
+	int64_t			 not_after;
+	int64_t			 earliest_not_after; /* over the sent chain */
+	int32_t			 days_left;
+	int32_t			 earliest_days_left;
+	int32_t			 key_bits;
+	int32_t			 earliest_depth; /* 0: the leaf */
+	char			 version[12];	/* "TLSv1.3" */
+	char			 cipher[48];	/* IANA name */
+	char			 key_type[12];	/* "RSA", "EC", "ED25519" */
+	char			 ocsp[12];	/* "", good, revoked, unknown */
+	char			 serial[44];	/* hex */
+	char			 subject[PROBE_TLS_NAME_MAX];
+	char			 issuer[PROBE_TLS_NAME_MAX];
+	char			 earliest_subject[PROBE_TLS_NAME_MAX];
+	char			 sans[192];	/* "DNS:a, DNS:b, IP:..." */
+	char			 verify[96];	/* "ok" or OpenSSL's words */
+};
 
 struct probe_result {
 	enum probe_status	 status;
@@ -88,6 +115,7 @@ struct probe_result {
 	struct {
 		char		 address[PROBE_ADDRESS_MAX]; /* "" if none */
 	}			 tcp;
+	struct probe_tls	 tls;
 };
 
 typedef void (*probe_done_cb)(struct probe_run *run, void *arg);
