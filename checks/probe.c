@@ -175,6 +175,58 @@ probe_result_set(struct probe_result *result, enum probe_status status,
 	va_end(ap);
 }
 
+const char *
+probe_format_duration(int64_t us, char *buf, size_t buflen)
+{
+	long long	ms = (long long)((us + 500) / 1000);
+
+	if (ms < 1000)
+		snprintf(buf, buflen, "%lldms", ms);
+	else if (ms % 1000 == 0)
+		snprintf(buf, buflen, "%llds", ms / 1000);
+	else if (ms % 100 == 0)
+		snprintf(buf, buflen, "%lld.%llds", ms / 1000, ms % 1000 / 100);
+	else if (ms % 10 == 0)
+		snprintf(buf, buflen, "%lld.%02llds", ms / 1000,
+		    ms % 1000 / 10);
+	else
+		snprintf(buf, buflen, "%lld.%03llds", ms / 1000, ms % 1000);
+	return buf;
+}
+
+const char *
+probe_quote(const char *data, size_t len, size_t max, char *buf,
+    size_t buflen)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 c;
+	size_t			 i, o = 0;
+	char			 esc;
+
+	buf[o++] = '"';
+	/* Room for one escaped byte, the closing quote, "..." and NUL. */
+	for (i = 0; i < len && i < max && o + 9 <= buflen; i++) {
+		c = (unsigned char)data[i];
+		esc = c == '\r' ? 'r' : c == '\n' ? 'n' : c == '\t' ? 't' :
+		    c == '\\' ? '\\' : c == '"' ? '"' : 0;
+		if (esc != 0) {
+			buf[o++] = '\\';
+			buf[o++] = esc;
+		} else if (c < 0x20 || c >= 0x7f) {
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[c >> 4];
+			buf[o++] = hex[c & 0xf];
+		} else
+			buf[o++] = (char)c;
+	}
+	buf[o++] = '"';
+	if (i < len)
+		o += (size_t)snprintf(buf + o, buflen - o, "...");
+	buf[o] = '\0';
+	return buf;
+}
+
 static void probe_run_timer(struct loop *, struct loop_timer *, void *);
 
 void

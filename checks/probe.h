@@ -22,6 +22,7 @@
 #define SONDE_PROBE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "loop.h"
@@ -79,6 +80,7 @@ enum probe_phase {
 #define PROBE_MESSAGE_MAX	256
 #define PROBE_ADDRESS_MAX	64	/* "[v6 address%scope]:port" */
 #define PROBE_TLS_NAME_MAX	128	/* a certificate's subject or issuer */
+#define PROBE_QUOTE_BUF(max)	((max) * 4 + 16)	/* probe_quote() */
 
 /*
  * What a TLS handshake showed (the tls check, and https in the http
@@ -210,6 +212,19 @@ void	probe_result_init(struct probe_result *result);
 /* Sets status and a printf-formatted message (truncated to fit). */
 void	probe_result_set(struct probe_result *result, enum probe_status status,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/*
+ * Writes a duration for messages: "250ms", "3s", "1.5s", "2.25s" (ms
+ * precision, trailing zeros dropped).  Returns buf (32 bytes suffice).
+ */
+const char *probe_format_duration(int64_t us, char *buf, size_t buflen);
+/*
+ * Writes at most the first max bytes of data (from the network) as a
+ * double-quoted printable string: \r \n \t \\ \" and \xNN escapes, then
+ * "..." when cut.  buflen >= 16; PROBE_QUOTE_BUF(max) holds it all.
+ * Returns buf.
+ */
+const char *probe_quote(const char *data, size_t len, size_t max, char *buf,
+	    size_t buflen);
 
 /*
  * Prepares run for check; all arguments borrowed for the run's lifetime.

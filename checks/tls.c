@@ -10,11 +10,12 @@
  * This module owns the kind's config (struct tls_conf, which holds a
  * reference to a shared SSL_CTX from tlsverify: the CA store is loaded
  * once per distinct configuration, at config load, never per probe) and,
- * for each run, one struct in run->priv: the socket, the pending resolver
- * query, the STARTTLS dialogue buffer, the SSL object and the record of
- * verify errors.  One idempotent tls_cleanup() releases all of it however
- * the run ends.  The words about certificates are tlsverify's, so the
- * http check says the same things.
+ * for each run, one struct in run->priv: the connection (a struct netconn:
+ * the socket and the pending resolver query), the STARTTLS dialogue
+ * buffer, the SSL object and the record of verify errors.  One
+ * idempotent tls_cleanup() releases all of it however the run ends.
+ * The words about certificates are tlsverify's, so the http check says
+ * the same things.
  *
  * Verification: the context uses SSL_VERIFY_NONE with tlsverify's
  * recording callback.  OpenSSL still verifies the chain and the host name
@@ -30,7 +31,9 @@
  * received is a failure, never fed to the TLS layer: plaintext injected
  * before the switch must not be taken as protected (CVE-2011-0411).
  *
- * Address policy: as tcp.c, the first address the resolver returns.
+ * The connection (the host key, resolve-or-literal, the connect, its
+ * failures, the close with RST) is netconn's: the address policy is the
+ * first address the resolver returns, and no other (see netconn.c).
  */
 #include "autoconf.h"
 
@@ -57,6 +60,7 @@
 #include "confread.h"
 #include "log.h"
 #include "loop.h"
+#include "netconn.h"
 #include "probe.h"
 #include "resolver.h"
 #include "result.h"
@@ -65,7 +69,8 @@
 #include "xmalloc.h"
 
 #define TLS_LINE_BUF		4096	/* STARTTLS replies */
-#define TLS_QUOTE_MAX		64
+#define TLS_QUOTE_MAX		64	/* reply bytes quoted in a message */
+#define TLS_QUOTE_BUF		PROBE_QUOTE_BUF(TLS_QUOTE_MAX)
 
 enum tls_starttls {
 	TLS_STARTTLS_NONE,
@@ -103,18 +108,11 @@ struct tls_conf {
 	bool			 ocsp_stapled;
 	bool			 sni;		/* server_name: DNS */
 	uint8_t			 starttls;	/* enum tls_starttls */
-	uint8_t			 family;	/* literal's or UNSPEC */
-	uint16_t		 port;
-	union {
-		struct sockaddr_in	 sin;
-		struct sockaddr_in6	 sin6;
-	}			 addr;
-	char			 host[];
+	struct netconn_conf	 net;		/* host, port */
 };
 
+/* TLS_CONNECTING: netconn resolves and connects. */
 enum tls_state {
-	TLS_IDLE,
-	TLS_RESOLVING,
 	TLS_CONNECTING,
 	TLS_STARTTLS,
 	TLS_HANDSHAKE,
@@ -122,8 +120,6 @@ enum tls_state {
 };
 
 static const char *const tls_state_names[] = {
-	[TLS_IDLE] = "idle",
-	[TLS_RESOLVING] = "resolving",
 	[TLS_CONNECTING] = "connecting",
 	[TLS_STARTTLS] = "starttls",
 	[TLS_HANDSHAKE] = "handshake",
@@ -143,12 +139,9 @@ enum tls_step {
 struct tls_run {
 	struct probe_run		*run;
 	const struct tls_conf		*conf;
-	struct resolver_query		*query;
+	struct netconn			 net;
 	SSL				*ssl;
 	enum tls_state			 state;
-	int				 fd;
-	unsigned			 watching;	/* LOOP_READ/WRITE */
-	bool				 connected;
 	int				 step;	/* STARTTLS step */
 	bool				 offered; /* SMTP STARTTLS */
 	int64_t				 mark;	/* phase start, µs */
@@ -170,44 +163,15 @@ static const char *const tls_metrics[] = {
 	"tls.days_left", "tls.earliest_days_left", NULL
 };
 
-static void	tls_event(struct loop *, int, unsigned, void *);
+static void	tls_connected(void *, int);
+static void	tls_io(void *, unsigned);
 static void	tls_handshake_start(struct tls_run *);
 
-/* ---- words ------------------------------------------------------------ */
-
-/* "250ms", "3s", "1.5s": short, for messages. */
-static const char *
-tls_duration_str(int64_t us, char *buf, size_t buflen)
-{
-	long long	ms = (long long)((us + 500) / 1000);
-
-	if (ms < 1000)
-		snprintf(buf, buflen, "%lldms", ms);
-	else if (ms % 1000 != 0)
-		snprintf(buf, buflen, "%lld.%03llds", ms / 1000, ms % 1000);
-	else
-		snprintf(buf, buflen, "%llds", ms / 1000);
-	return buf;
-}
-
-/* A reply line, quoted and printable, for messages. */
-static const char *
-tls_quote(const char *s, size_t len, char *buf, size_t buflen)
-{
-	size_t	i, o = 0;
-
-	buf[o++] = '"';
-	for (i = 0; i < len && i < TLS_QUOTE_MAX && o + 6 < buflen; i++)
-		buf[o++] = (unsigned char)s[i] < 0x20 ||
-		    (unsigned char)s[i] >= 0x7f ? '?' : s[i];
-	buf[o++] = '"';
-	if (i < len && o + 4 < buflen) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-	return buf;
-}
+static const struct netconn_ops tls_netconn_ops = {
+	.token = "probe/tls",
+	.connected = tls_connected,
+	.io = tls_io,
+};
 
 /* ---- config ----------------------------------------------------------- */
 
@@ -220,35 +184,8 @@ tls_conf_free(void *kind_conf)
 		return;
 	tlsverify_ctx_put(tc->ctx);
 	free(tc->server_name);
+	netconn_conf_clear(&tc->net);
 	free(tc);
-}
-
-/* Strips [] from a v6 literal; rejects "host:port".  As tcp.c. */
-static int
-tls_conf_host(struct confread *cr, const struct config_setting_t *group,
-    char *host, const struct check_conf *check, struct sockaddr_storage *ss)
-{
-	const config_setting_t	*s;
-	size_t			 len = strlen(host);
-	int			 family;
-
-	s = config_setting_get_member(group, "host");
-	family = resolver_literal(host, ss);
-	if (family == AF_INET6 && host[0] == '[') {
-		memmove(host, host + 1, len - 2);
-		host[len - 2] = '\0';
-	}
-	if (len == 0)
-		confread_error(cr, s, "'host' must not be empty");
-	else if (family == AF_UNSPEC && strpbrk(host, ":[]/") != NULL)
-		confread_error(cr, s, "'host' \"%s\" is not a host name or "
-		    "address (the port goes in 'port')", host);
-	else if (family != AF_UNSPEC && check->ip_family != AF_UNSPEC &&
-	    family != check->ip_family)
-		confread_error(cr, s, "'host' %s is an IPv%d address but "
-		    "ip_version is \"%d\"", host, family == AF_INET ? 4 : 6,
-		    check->ip_family == AF_INET ? 4 : 6);
-	return family;
 }
 
 static void
@@ -323,20 +260,14 @@ tls_conf_ctx(struct confread *cr, const struct config_setting_t *group,
 }
 
 static struct tls_conf *
-tls_conf_new(const char *host, int family, const struct sockaddr_storage *ss)
+tls_conf_new(const struct netconn_conf *net)
 {
 	struct tls_conf	*tc;
-	size_t		 len = strlen(host);
 
-	tc = xcalloc(1, sizeof(*tc) + len + 1);
-	memcpy(tc->host, host, len + 1);
-	tc->family = (uint8_t)family;
+	tc = xcalloc(1, sizeof(*tc));
+	tc->net = *net;
 	tc->verify = true;
 	tc->hostname = true;
-	if (family == AF_INET)
-		memcpy(&tc->addr.sin, ss, sizeof(tc->addr.sin));
-	else if (family == AF_INET6)
-		memcpy(&tc->addr.sin6, ss, sizeof(tc->addr.sin6));
 	return tc;
 }
 
@@ -347,20 +278,12 @@ tls_conf_finish(struct tls_conf *tc, int64_t port, char *server_name,
 {
 	struct sockaddr_storage	ss;
 
-	tc->port = (uint16_t)(port != 0 ? port :
-	    tls_starttls_ports[tc->starttls]);
-	if (tc->family == AF_INET)
-		tc->addr.sin.sin_port = htons(tc->port);
-	else if (tc->family == AF_INET6)
-		tc->addr.sin6.sin6_port = htons(tc->port);
+	netconn_conf_port(&tc->net, (int)(port != 0 ? port :
+	    tls_starttls_ports[tc->starttls]), check);
 	tc->server_name = server_name != NULL ? server_name :
-	    xstrdup(tc->host);
+	    xstrdup(tc->net.host);
 	/* RFC 6066 section 3: no literal IPv4 or IPv6 addresses in SNI. */
 	tc->sni = resolver_literal(tc->server_name, &ss) == AF_UNSPEC;
-	if (tc->family == AF_INET6)
-		check->target = xasprintf("[%s]:%d", tc->host, tc->port);
-	else
-		check->target = xasprintf("%s:%d", tc->host, tc->port);
 }
 
 static int
@@ -368,13 +291,12 @@ tls_conf_parse(struct confread *cr, const struct config_setting_t *group,
     struct check_conf *check)
 {
 	struct tls_conf		*tc;
-	struct sockaddr_storage	 ss;
-	char			*host = NULL, *sn = NULL;
+	struct netconn_conf	 net;
+	char			*sn = NULL;
 	int64_t			 port = 0;
-	int			 n = cr->nerrors, family = AF_UNSPEC, st = 0;
+	int			 n = cr->nerrors, st = 0;
 
-	if (confread_string(cr, group, "host", true, &host) == 1)
-		family = tls_conf_host(cr, group, host, check, &ss);
+	netconn_conf_host(cr, group, check, &net);
 	confread_int(cr, group, "port", false, 1, 65535, &port);
 	if (confread_string(cr, group, "server_name", false, &sn) == 1 &&
 	    (sn[0] == '\0' || strpbrk(sn, " /:") != NULL))
@@ -383,12 +305,11 @@ tls_conf_parse(struct confread *cr, const struct config_setting_t *group,
 		    sn);
 	confread_enum(cr, group, "starttls", false, tls_starttls_names, &st);
 	if (cr->nerrors != n) {
-		free(host);
+		netconn_conf_clear(&net);
 		free(sn);
 		return -1;
 	}
-	tc = tls_conf_new(host, family, &ss);
-	free(host);
+	tc = tls_conf_new(&net);
 	tc->starttls = (uint8_t)st;
 	tls_conf_expect(cr, group, tc);
 	tc->ctx = tls_conf_ctx(cr, group, tc);
@@ -417,12 +338,10 @@ static void
 tls_cleanup(struct probe_run *run)
 {
 	struct tls_run	*t = run->priv;
-	struct linger	 lg = { 1, 0 };
 
 	if (t == NULL)
 		return;
 	run->priv = NULL;
-	resolver_cancel(t->query);
 	if (t->ssl != NULL) {
 		/* One try at close_notify; a full buffer just loses it. */
 		if (SSL_is_init_finished(t->ssl))
@@ -430,13 +349,7 @@ tls_cleanup(struct probe_run *run)
 		SSL_free(t->ssl);
 		ERR_clear_error();
 	}
-	if (t->fd != -1) {
-		loop_fd_del(run->loop, t->fd);
-		if (t->connected)
-			(void)setsockopt(t->fd, SOL_SOCKET, SO_LINGER, &lg,
-			    sizeof(lg));
-		close(t->fd);
-	}
+	netconn_close(&t->net);
 	free(t->buf);
 	free(t);
 }
@@ -451,49 +364,6 @@ tls_finish(struct tls_run *t)
 	probe_run_done(run);
 }
 
-static int
-tls_watch(struct tls_run *t, unsigned events)
-{
-	if (t->watching == events)
-		return 0;
-	if (loop_fd_mod(t->run->loop, t->fd, events) == -1) {
-		probe_result_set(&t->run->result, PROBE_INTERNAL,
-		    "watch socket: %s", strerror(errno));
-		return -1;
-	}
-	t->watching = events;
-	return 0;
-}
-
-static void
-tls_connect_error(struct tls_run *t, int err)
-{
-	struct probe_result	*res = &t->run->result;
-
-	switch (err) {
-	case ECONNREFUSED:
-		probe_result_set(res, PROBE_CONNECT_REFUSED,
-		    "connect to %s: refused", res->tcp.address);
-		break;
-	case ETIMEDOUT:
-		probe_result_set(res, PROBE_CONNECT_TIMEOUT,
-		    "connect to %s: no answer (%s)", res->tcp.address,
-		    strerror(err));
-		break;
-	case EADDRNOTAVAIL:
-	case EAGAIN:
-	case ENOBUFS:
-	case ENOMEM:
-		probe_result_set(res, PROBE_INTERNAL, "connect to %s: %s",
-		    res->tcp.address, strerror(err));
-		break;
-	default:
-		probe_result_set(res, PROBE_CONNECT_FAILED,
-		    "connect to %s: %s", res->tcp.address, strerror(err));
-		break;
-	}
-}
-
 /* ---- STARTTLS ------------------------------------------------------------ */
 
 /* Sends a short command; -1 with the result set. */
@@ -503,7 +373,7 @@ tls_send(struct tls_run *t, const char *cmd, size_t len)
 	struct probe_result	*res = &t->run->result;
 	ssize_t			 n;
 
-	n = send(t->fd, cmd, len, MSG_NOSIGNAL);
+	n = send(t->net.fd, cmd, len, MSG_NOSIGNAL);
 	if (n == (ssize_t)len)
 		return 0;
 	probe_result_set(res, PROBE_TLS_HANDSHAKE_FAILED, "starttls %s: "
@@ -516,11 +386,11 @@ static enum tls_step
 tls_step_fail(struct tls_run *t, const char *what, const char *line,
     size_t len)
 {
-	char	q[TLS_QUOTE_MAX + 8];
+	char	q[TLS_QUOTE_BUF];
 
 	probe_result_set(&t->run->result, PROBE_TLS_HANDSHAKE_FAILED,
 	    "starttls %s: %s: %s", tls_starttls_names[t->conf->starttls],
-	    what, tls_quote(line, len, q, sizeof(q)));
+	    what, probe_quote(line, len, TLS_QUOTE_MAX, q, sizeof(q)));
 	return TLS_STEP_FAIL;
 }
 
@@ -545,7 +415,7 @@ tls_smtp_ehlo(struct tls_run *t)
 	char			a[INET6_ADDRSTRLEN], cmd[96];
 	int			n;
 
-	if (getsockname(t->fd, (struct sockaddr *)&ss, &sl) == -1 ||
+	if (getsockname(t->net.fd, (struct sockaddr *)&ss, &sl) == -1 ||
 	    inet_ntop(ss.ss_family, ss.ss_family == AF_INET ?
 	    (void *)&((struct sockaddr_in *)&ss)->sin_addr :
 	    (void *)&((struct sockaddr_in6 *)&ss)->sin6_addr, a,
@@ -707,7 +577,7 @@ tls_on_starttls(struct tls_run *t)
 	enum tls_step	 st;
 	ssize_t		 n;
 
-	n = recv(t->fd, t->buf + t->len, TLS_LINE_BUF - t->len, 0);
+	n = recv(t->net.fd, t->buf + t->len, TLS_LINE_BUF - t->len, 0);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -802,8 +672,8 @@ tls_on_handshake(struct tls_run *t)
 	}
 	e = SSL_get_error(t->ssl, r);
 	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-		if (tls_watch(t, e == SSL_ERROR_WANT_READ ? LOOP_READ :
-		    LOOP_WRITE) == -1)
+		if (netconn_watch(&t->net, e == SSL_ERROR_WANT_READ ?
+		    LOOP_READ : LOOP_WRITE) == -1)
 			tls_finish(t);
 		return;
 	}
@@ -823,7 +693,7 @@ tls_handshake_start(struct tls_run *t)
 
 	t->mark = loop_time(t->run->loop);
 	if ((t->ssl = SSL_new(tc->ctx)) == NULL ||
-	    SSL_set_fd(t->ssl, t->fd) != 1 ||
+	    SSL_set_fd(t->ssl, t->net.fd) != 1 ||
 	    (tc->sni && SSL_set_tlsext_host_name(t->ssl,
 	    tc->server_name) != 1) ||
 	    (tc->hostname && SSL_set1_host(t->ssl, tc->server_name) != 1)) {
@@ -855,109 +725,35 @@ tls_after_connect(struct tls_run *t)
 	}
 	t->buf = xmalloc(TLS_LINE_BUF);
 	tls_set_state(t, TLS_STARTTLS);
-	if (tls_watch(t, LOOP_READ) == -1 ||
+	if (netconn_watch(&t->net, LOOP_READ) == -1 ||
 	    (t->conf->starttls == TLS_STARTTLS_POSTGRES &&
 	    tls_send(t, (const char *)ssl_request, sizeof(ssl_request)) ==
 	    -1))
 		tls_finish(t);
 }
 
+/* netconn's report: connected, or failed with the result set. */
 static void
-tls_on_connect(struct tls_run *t)
-{
-	struct probe_run	*run = t->run;
-	int64_t			 now = loop_time(run->loop);
-	socklen_t		 len = sizeof(int);
-	int			 err = 0;
-
-	if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
-		err = errno;
-	run->result.phase[PROBE_PHASE_CONNECT] = now - t->mark;
-	if (err != 0) {
-		tls_connect_error(t, err);
-		tls_finish(t);
-		return;
-	}
-	t->connected = true;
-	t->mark = now;
-	tls_after_connect(t);
-}
-
-/* Opens the socket and starts connecting; -1 with run->result set. */
-static int
-tls_connect(struct tls_run *t, const struct sockaddr_storage *addr,
-    int64_t now)
-{
-	struct probe_run	*run = t->run;
-	struct sockaddr_storage	 ss = *addr;
-	socklen_t		 len;
-
-	if (ss.ss_family == AF_INET) {
-		((struct sockaddr_in *)&ss)->sin_port = htons(t->conf->port);
-		len = sizeof(struct sockaddr_in);
-	} else {
-		((struct sockaddr_in6 *)&ss)->sin6_port = htons(t->conf->port);
-		len = sizeof(struct sockaddr_in6);
-	}
-	resolver_addr_str(&ss, run->result.tcp.address,
-	    sizeof(run->result.tcp.address));
-	t->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
-	if (t->fd == -1) {
-		probe_result_set(&run->result, PROBE_INTERNAL, "socket: %s",
-		    strerror(errno));
-		return -1;
-	}
-	t->mark = now;
-	if (connect(t->fd, (struct sockaddr *)&ss, len) == -1 &&
-	    errno != EINPROGRESS && errno != EINTR) {
-		run->result.phase[PROBE_PHASE_CONNECT] = loop_time(run->loop) -
-		    now;
-		tls_connect_error(t, errno);
-		return -1;
-	}
-	if (loop_fd_add(run->loop, t->fd, LOOP_WRITE, tls_event, t) == -1) {
-		probe_result_set(&run->result, PROBE_INTERNAL,
-		    "watch socket: %s", strerror(errno));
-		return -1;
-	}
-	t->watching = LOOP_WRITE;
-	tls_set_state(t, TLS_CONNECTING);
-	return 0;
-}
-
-static void
-tls_resolved(const struct resolver_answer *ans, void *arg)
-{
-	struct tls_run		*t = arg;
-	struct probe_run	*run = t->run;
-	int64_t			 now = loop_time(run->loop);
-
-	t->query = NULL;
-	run->result.phase[PROBE_PHASE_RESOLVE] = now - run->started;
-	if (ans->status != RESOLVER_OK) {
-		probe_result_set(&run->result, PROBE_RESOLVE_FAILED,
-		    "resolve %s: %s", t->conf->host, ans->error);
-		tls_finish(t);
-		return;
-	}
-	if (tls_connect(t, &ans->addrs[0], now) == -1)
-		tls_finish(t);
-}
-
-/* The one fd callback: one handler per state. */
-static void
-tls_event(struct loop *loop, int fd, unsigned events, void *arg)
+tls_connected(void *arg, int rc)
 {
 	struct tls_run	*t = arg;
 
-	(void)loop;
-	(void)fd;
+	if (rc == -1) {
+		tls_finish(t);
+		return;
+	}
+	t->mark = t->net.mark;
+	tls_after_connect(t);
+}
+
+/* The socket after the connect: one handler per state. */
+static void
+tls_io(void *arg, unsigned events)
+{
+	struct tls_run	*t = arg;
+
 	(void)events;
 	switch (t->state) {
-	case TLS_CONNECTING:
-		tls_on_connect(t);
-		break;
 	case TLS_STARTTLS:
 		tls_on_starttls(t);
 		break;
@@ -974,42 +770,19 @@ tls_event(struct loop *loop, int fd, unsigned events, void *arg)
 static int
 tls_start(struct probe_run *run)
 {
-	const struct tls_conf	*tc = run->check->kind_conf;
-	struct tls_run		*t;
-	struct sockaddr_storage	 ss;
+	struct tls_run	*t;
 
 	t = xcalloc(1, sizeof(*t));
 	t->run = run;
-	t->conf = tc;
-	t->fd = -1;
-	t->state = TLS_IDLE;
+	t->conf = run->check->kind_conf;
+	t->state = TLS_CONNECTING;
 	run->priv = t;
-	if (tc->family != AF_UNSPEC && run->check->ip_family != AF_UNSPEC &&
-	    tc->family != run->check->ip_family) {
-		probe_result_set(&run->result, PROBE_RESOLVE_FAILED,
-		    "resolve %s: IPv%d literal where IPv%d is required",
-		    tc->host, tc->family == AF_INET ? 4 : 6,
-		    run->check->ip_family == AF_INET ? 4 : 6);
-		goto fail;
+	netconn_init(&t->net, run, &t->conf->net, &tls_netconn_ops, t);
+	if (netconn_start(&t->net) == -1) {
+		tls_cleanup(run);
+		return -1;
 	}
-	if (tc->family != AF_UNSPEC) {
-		memcpy(&ss, &tc->addr, sizeof(tc->addr));
-		if (tls_connect(t, &ss, run->started) == -1)
-			goto fail;
-		return 0;
-	}
-	if (run->resolver == NULL) {
-		probe_result_set(&run->result, PROBE_INTERNAL,
-		    "resolve %s: no resolver", tc->host);
-		goto fail;
-	}
-	tls_set_state(t, TLS_RESOLVING);
-	t->query = resolver_lookup(run->resolver, tc->host,
-	    run->check->ip_family, tls_resolved, t);
 	return 0;
-fail:
-	tls_cleanup(run);
-	return -1;
 }
 
 /* The deadline passed: say what we were waiting for, then release. */
@@ -1022,16 +795,12 @@ tls_expire(struct probe_run *run)
 
 	if (t == NULL)
 		return;
-	tls_duration_str(run->check->timeout_ms * 1000, d, sizeof(d));
+	if (netconn_expire(&t->net)) {
+		tls_cleanup(run);
+		return;
+	}
+	probe_format_duration(run->check->timeout_ms * 1000, d, sizeof(d));
 	switch (t->state) {
-	case TLS_RESOLVING:
-		probe_result_set(res, PROBE_RESOLVE_FAILED,
-		    "resolve %s: no answer within %s", t->conf->host, d);
-		break;
-	case TLS_CONNECTING:
-		probe_result_set(res, PROBE_CONNECT_TIMEOUT,
-		    "connect to %s: no answer within %s", res->tcp.address, d);
-		break;
 	case TLS_STARTTLS:
 		probe_result_set(res, PROBE_TIMEOUT, "starttls %s with %s: "
 		    "no %s within %s", tls_starttls_names[t->conf->starttls],
@@ -1040,7 +809,7 @@ tls_expire(struct probe_run *run)
 	case TLS_HANDSHAKE:
 		probe_result_set(res, PROBE_TIMEOUT, "TLS handshake with %s: "
 		    "not finished within %s (waiting to %s)", res->tcp.address,
-		    d, t->watching == LOOP_READ ? "read" : "write");
+		    d, t->net.watching == LOOP_READ ? "read" : "write");
 		break;
 	default:
 		break;
