@@ -50,6 +50,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <libconfig.h>
 
 #include "config.h"
@@ -59,6 +60,7 @@
 #include "netconn.h"
 #include "probe.h"
 #include "resolver.h"
+#include "result.h"
 #include "xmalloc.h"
 
 static const char *const netconn_state_names[] = {
@@ -392,4 +394,20 @@ netconn_expire(struct netconn *nc)
 		probe_result_set(res, PROBE_CONNECT_TIMEOUT,
 		    "connect to %s: no answer within %s", res->tcp.address, d);
 	return true;
+}
+
+int
+netconn_result_json(const struct probe_result *res, json_t *root)
+{
+	json_t	*tcp;
+
+	if (res->tcp.address[0] == '\0')
+		return 0;
+	if ((tcp = json_object()) == NULL)
+		return -1;
+	if (result_json_set_string(tcp, "address", res->tcp.address) == -1) {
+		json_decref(tcp);
+		return -1;
+	}
+	return json_object_set_new(root, "tcp", tcp);
 }

@@ -30,6 +30,8 @@
 struct check_conf;
 struct config_setting_t;
 struct confread;
+struct json_t;
+struct probe_result;
 struct probe_run;
 struct resolver_query;
 
@@ -129,6 +131,13 @@ bool	netconn_expire(struct netconn *nc);
  * policy (a socket that never connected is simply closed).  Idempotent.
  */
 void	netconn_close(struct netconn *nc);
+/*
+ * probe_ops.result_json for the connection: "tcp": {"address":
+ * "127.0.0.1:5432"} when a connect was attempted, nothing otherwise.
+ * root is a jansson object.  Returns 0 or -1.
+ */
+int	netconn_result_json(const struct probe_result *res,
+	    struct json_t *root);
 /* Returns nc's state's name ("connecting"), for the kind's log lines. */
 const char *netconn_state_str(enum netconn_state state);
 

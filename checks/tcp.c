@@ -39,7 +39,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <jansson.h>
 #include <libconfig.h>
 
 #include "config.h"
@@ -49,7 +48,6 @@
 #include "netconn.h"
 #include "pattern.h"
 #include "probe.h"
-#include "result.h"
 #include "tcp.h"
 #include "xmalloc.h"
 
@@ -409,23 +407,6 @@ tcp_expire(struct probe_run *run)
 	tcp_cleanup(run);
 }
 
-/* "tcp": {"address": "127.0.0.1:5432"}, when a connect was attempted. */
-static int
-tcp_result_json(const struct probe_result *res, json_t *root)
-{
-	json_t	*tcp;
-
-	if (res->tcp.address[0] == '\0')
-		return 0;
-	if ((tcp = json_object()) == NULL)
-		return -1;
-	if (result_json_set_string(tcp, "address", res->tcp.address) == -1) {
-		json_decref(tcp);
-		return -1;
-	}
-	return json_object_set_new(root, "tcp", tcp);
-}
-
 const struct probe_ops tcp_probe_ops = {
 	.kind = "tcp",
 	.conf_keys = tcp_conf_keys,
@@ -434,5 +415,5 @@ const struct probe_ops tcp_probe_ops = {
 	.start = tcp_start,
 	.expire = tcp_expire,
 	.abort = tcp_cleanup,
-	.result_json = tcp_result_json,
+	.result_json = netconn_result_json,
 };

@@ -63,7 +63,6 @@
 #include "netconn.h"
 #include "probe.h"
 #include "resolver.h"
-#include "result.h"
 #include "tls.h"
 #include "tlsverify.h"
 #include "xmalloc.h"
@@ -821,19 +820,8 @@ tls_expire(struct probe_run *run)
 static int
 tls_result_json(const struct probe_result *res, json_t *root)
 {
-	json_t	*tcp;
-
-	if (res->tcp.address[0] != '\0') {
-		if ((tcp = json_object()) == NULL)
-			return -1;
-		if (result_json_set_string(tcp, "address",
-		    res->tcp.address) == -1) {
-			json_decref(tcp);
-			return -1;
-		}
-		if (json_object_set_new(root, "tcp", tcp) == -1)
-			return -1;
-	}
+	if (netconn_result_json(res, root) == -1)
+		return -1;
 	return tlsverify_info_json(&res->tls, root);
 }
 

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <libconfig.h>
 
 #include "config.h"
@@ -465,6 +466,26 @@ START_TEST(test_netconn_close_graceful_sends_fin)
 }
 END_TEST
 
+/* ---- the result record -------------------------------------------------- */
+
+START_TEST(test_netconn_result_json)
+{
+	struct probe_result	 res;
+	json_t			*root = json_object();
+	char			*text;
+
+	probe_result_init(&res);
+	ck_assert_int_eq(netconn_result_json(&res, root), 0);
+	ck_assert_uint_eq(json_object_size(root), 0);	/* no connect tried */
+	snprintf(res.tcp.address, sizeof(res.tcp.address), "[::1]:5432");
+	ck_assert_int_eq(netconn_result_json(&res, root), 0);
+	text = json_dumps(root, JSON_COMPACT);
+	ck_assert_str_eq(text, "{\"tcp\":{\"address\":\"[::1]:5432\"}}");
+	free(text);
+	json_decref(root);
+}
+END_TEST
+
 /* ---- the 'host' key ------------------------------------------------------ */
 
 static const struct {
@@ -579,6 +600,7 @@ netconn_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_netconn_conf_host, 0,
 	    sizeof(host_cases) / sizeof(host_cases[0]));
+	tcase_add_test(tc, test_netconn_result_json);
 	suite_add_tcase(s, tc);
 	return s;
 }
