@@ -34,7 +34,9 @@ struct alert {
 	bool			 told;		/* channels know it fires */
 	int			 status;	/* of the latest result */
 	char			 message[PROBE_MESSAGE_MAX];
-	int			 bad_status;	/* of the latest violation */
+	int64_t			 started;	/* the episode's first violation */
+	unsigned int		 bad;		/* of the last transition */
+	unsigned int		 of;
 };
 
 struct alert_queued {
@@ -256,12 +258,10 @@ alerts_item(const struct alerts *a, const struct alert *al,
 	snprintf(it->message, sizeof(it->message), "%s", al->message);
 	snprintf(it->note, sizeof(it->note), "%s", note != NULL ? note : "");
 	it->at = now;
-	it->since = st->since;
-	it->bad = (unsigned int)__builtin_popcountll(st->window &
-	    (al->rule->of_last >= 64 ? UINT64_MAX :
-	    (UINT64_C(1) << al->rule->of_last) - 1));
-	it->of = st->nwindow < (uint32_t)al->rule->of_last ? st->nwindow :
-	    (unsigned int)al->rule->of_last;
+	/* Since when: the episode's start, not the last state change. */
+	it->since = al->started != 0 ? al->started : st->since;
+	it->bad = al->bad;
+	it->of = al->of;
 	it->flap_percent = rules_flap_percent(st);
 	if (kind == NOTIFY_FIRING || kind == NOTIFY_RESOLVED ||
 	    kind == NOTIFY_REPEAT)
@@ -485,6 +485,10 @@ alerts_result(struct alerts *a, const struct check_conf *check,
 		if (!rules_eval(al->rule, &al->st, &in, now, &tr))
 			continue;
 		alerts_log(a, al, &tr);
+		al->bad = tr.bad;
+		al->of = tr.of;
+		if (tr.from == RULES_OK && tr.to != RULES_OK)
+			al->started = now;
 		if (tr.event != RULES_EV_REPEAT)
 			a->dirty = true;
 		alerts_route(a, al, &tr, now);
