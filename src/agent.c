@@ -356,7 +356,9 @@ agent_save(struct agent *a, bool force)
 		return;
 	}
 	if (strcmp(err, a->save_err) != 0)
-		log_warnx("state", "cannot save the alert state: %s", err);
+		log_warnx("state", "cannot save the alert state: %s (alerts "
+		    "still work; a restart would start them all ok; set "
+		    "agent.state_dir to a writable directory)", err);
 	snprintf(a->save_err, sizeof(a->save_err), "%s", err);
 }
 

@@ -10,6 +10,8 @@
  */
 #include "autoconf.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -113,6 +115,13 @@ state_save(const char *dir, const char *agent, const struct state_alert *v,
 	}
 	path = xasprintf("%s/%s", dir, STATE_FILE);
 	tmp = xasprintf("%s/.%s.tmp", dir, STATE_FILE);
+	/* The directory itself is created (one level, 0700) on first use. */
+	if (access(dir, F_OK) == -1 && errno == ENOENT &&
+	    mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", dir,
+		    strerror(errno));
+		goto fail;
+	}
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0600)) == -1 || state_write_all(fd, txt) == -1 || fsync(fd) == -1) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));

@@ -573,9 +573,14 @@ START_TEST(test_alert_daemon_detection_delay)
 	    "resolve_after = 2; } );\n", dir, port, E2E_INTERVAL_MS,
 	    E2E_FIRE_AFTER);
 	conf = testutil_write_file(dir, "sonde.conf", text);
+	/* A torn state file from a crash: reported, then a clean start. */
+	free(testutil_write_file(dir, STATE_FILE, "{\"version\":1,\"al"));
 	e2e_start(&d, conf);
 	ck_assert_msg(e2e_wait(&d, "check=api state=ok", 0) != NULL, "%s",
 	    d.err);
+	ck_assert_msg(strstr(d.err, "msg=\"cannot use the saved alert state "
+	    "(") != NULL && strstr(d.err, "starting with every alert ok\"")
+	    != NULL, "%s", d.err);
 	/* The outage: the listener goes away (connections are refused). */
 	close(lfd);
 	down = wall_ms();

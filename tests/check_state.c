@@ -77,6 +77,22 @@ START_TEST(test_state_round_trip)
 }
 END_TEST
 
+START_TEST(test_state_creates_its_directory)
+{
+	struct state_alert	 v[2], *got;
+	char			 err[256], *dir;
+	size_t			 n;
+
+	sample(v);
+	dir = xasprintf("%s/state", testutil_tmpdir());
+	ck_assert_int_eq(state_save(dir, "a", v, 2, err, sizeof(err)), 0);
+	ck_assert_int_eq(state_load(dir, &got, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 2);
+	free(got);
+	free(dir);
+}
+END_TEST
+
 START_TEST(test_state_missing_is_empty)
 {
 	struct state_alert	*got = (void *)1;
@@ -98,8 +114,8 @@ START_TEST(test_state_unwritable_dir)
 	sample(v);
 	ck_assert_int_eq(state_save("/nonexistent/sonde", "a", v, 2, err,
 	    sizeof(err)), -1);
-	ck_assert_msg(strstr(err, "/nonexistent/sonde/.alerts.json.tmp: No "
-	    "such file or directory") != NULL, "%s", err);
+	ck_assert_msg(strcmp(err, "cannot create /nonexistent/sonde: No "
+	    "such file or directory") == 0, "%s", err);
 }
 END_TEST
 
@@ -167,6 +183,7 @@ state_suite(void)
 	tc = tcase_create("file");
 	tcase_add_test(tc, test_state_round_trip);
 	tcase_add_test(tc, test_state_missing_is_empty);
+	tcase_add_test(tc, test_state_creates_its_directory);
 	tcase_add_test(tc, test_state_unwritable_dir);
 	tcase_add_loop_test(tc, test_state_bad_file, 0,
 	    sizeof(bad_files) / sizeof(bad_files[0]));
