@@ -34,7 +34,7 @@ struct alert {
 	bool			 told;		/* channels know it fires */
 	int			 status;	/* of the latest result */
 	char			 message[PROBE_MESSAGE_MAX];
-	int64_t			 started;	/* the episode's first violation */
+	int64_t			 started;	/* the episode's first */
 	unsigned int		 bad;		/* of the last transition */
 	unsigned int		 of;
 };
@@ -282,7 +282,8 @@ alerts_flush(struct alerts *a)
 			if (a->queue[i].channels & (UINT32_C(1) << j))
 				items[n++] = a->queue[i].item;
 		if (n > 0)
-			a->sink->send(a->sink->arg, rules_channels[j], items, n);
+			a->sink->send(a->sink->arg, rules_channels[j], items,
+			    n);
 	}
 	free(items);
 	free(a->queue);

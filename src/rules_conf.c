@@ -180,8 +180,8 @@ rc_name_ok(const char *s)
 	size_t	i;
 
 	for (i = 0; s[i] != '\0'; i++)
-		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		    "0123456789_.-", s[i]) == NULL)
+		if (strchr("abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-", s[i]) == NULL)
 			return false;
 	return i > 0 && i <= RULES_NAME_MAX;
 }

@@ -39,7 +39,7 @@
 #define SEC	1000000LL
 #define T0	(1795824000LL * SEC)	/* a Saturday, 00:00 UTC */
 
-/* ---- a recording sink ------------------------------------------------------ */
+/* ---- a recording sink -------------------------------------------------- */
 
 struct rec {
 	char			channel[16];
@@ -76,7 +76,7 @@ rec_str(size_t i)
 	return buf;
 }
 
-/* ---- fixtures -------------------------------------------------------------- */
+/* ---- fixtures ---------------------------------------------------------- */
 
 struct fx {
 	struct config	*cfg;
@@ -141,7 +141,7 @@ feed(struct fx *f, const char *name, int status, int secs)
 	"  { name = \"" n "\"; type = \"tcp\"; host = \"127.0.0.1\"; " \
 	"port = " #p "; interval = \"10s\"; }"
 
-/* ---- lifecycle ------------------------------------------------------------- */
+/* ---- lifecycle --------------------------------------------------------- */
 
 START_TEST(test_alert_lifecycle_lines_and_notifications)
 {
@@ -238,7 +238,7 @@ START_TEST(test_alert_flapping_once_then_stable)
 }
 END_TEST
 
-/* ---- depends_on ------------------------------------------------------------ */
+/* ---- depends_on -------------------------------------------------------- */
 
 START_TEST(test_alert_depends_on_holds_and_summarises)
 {
@@ -285,7 +285,7 @@ START_TEST(test_alert_depends_on_holds_and_summarises)
 }
 END_TEST
 
-/* ---- silences -------------------------------------------------------------- */
+/* ---- silences ---------------------------------------------------------- */
 
 START_TEST(test_alert_silence_holds_then_reconciles)
 {
@@ -333,7 +333,7 @@ START_TEST(test_alert_silence_whole_episode_stays_quiet)
 }
 END_TEST
 
-/* ---- digest ---------------------------------------------------------------- */
+/* ---- digest ------------------------------------------------------------ */
 
 START_TEST(test_alert_digest_folds_a_storm)
 {
@@ -374,7 +374,7 @@ START_TEST(test_alert_digest_folds_a_storm)
 }
 END_TEST
 
-/* ---- reload and restart ---------------------------------------------------- */
+/* ---- reload and restart ------------------------------------------------ */
 
 START_TEST(test_alert_reload_keeps_and_resolves)
 {
@@ -447,7 +447,7 @@ START_TEST(test_alert_restart_neither_refires_nor_forgets)
 }
 END_TEST
 
-/* ---- the daemon, end to end ------------------------------------------------ */
+/* ---- the daemon, end to end -------------------------------------------- */
 
 #define E2E_INTERVAL_MS	200
 #define E2E_FIRE_AFTER	3
@@ -618,6 +618,80 @@ START_TEST(test_alert_daemon_detection_delay)
 }
 END_TEST
 
+/* Reads what the daemon logs for ms (no needle: just collects). */
+static void
+e2e_collect(struct e2e *d, int ms)
+{
+	struct pollfd	 pfd = { .fd = d->errfd, .events = POLLIN };
+	int64_t		 end = wall_ms() + ms;
+	char		 buf[4096];
+	ssize_t		 n;
+
+	while (wall_ms() < end) {
+		if (poll(&pfd, 1, (int)(end - wall_ms())) <= 0)
+			continue;
+		if ((n = read(d->errfd, buf, sizeof(buf))) <= 0)
+			break;
+		d->err = xreallocarray(d->err, d->len + (size_t)n + 1, 1);
+		memcpy(d->err + d->len, buf, (size_t)n);
+		d->len += (size_t)n;
+		d->err[d->len] = '\0';
+	}
+}
+
+static void
+e2e_stop(struct e2e *d)
+{
+	int	status;
+
+	ck_assert(kill(d->pid, SIGTERM) == 0);
+	e2e_wait(d, "event=stopped", 0);
+	ck_assert(waitpid(d->pid, &status, 0) == d->pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s",
+	    d->err);
+	close(d->errfd);
+}
+
+/* A firing alert survives a restart: not paged again, still resolved. */
+START_TEST(test_alert_daemon_restart_keeps_firing)
+{
+	const char	*dir = testutil_tmpdir();
+	struct e2e	 d1, d2;
+	char		*conf, *text;
+	int		 port = testutil_closed_port(), lfd;
+
+	text = xasprintf("agent = { name = \"e2e\"; state_dir = \"%s\"; };\n"
+	    "checks = ( { name = \"api\"; type = \"tcp\"; "
+	    "host = \"127.0.0.1\"; port = %d; interval = \"200ms\"; "
+	    "timeout = \"100ms\"; } );\n"
+	    "rules = ( { name = \"down\"; fire_after = 2; "
+	    "resolve_after = 1; } );\n", dir, port);
+	conf = testutil_write_file(dir, "sonde.conf", text);
+	e2e_start(&d1, conf);
+	ck_assert_msg(e2e_wait(&d1, "notification=firing alert=down/api", 0)
+	    != NULL, "%s", d1.err);
+	e2e_stop(&d1);
+	e2e_start(&d2, conf);
+	ck_assert_msg(e2e_wait(&d2, "alert down/api restored as firing", 0)
+	    != NULL, "%s", d2.err);
+	e2e_collect(&d2, 1000);		/* about 5 more failures */
+	ck_assert_msg(strstr(d2.err, "check=api state=failing") != NULL,
+	    "%s", d2.err);
+	ck_assert_msg(strstr(d2.err, "notification=firing") == NULL &&
+	    strstr(d2.err, "alert=down/api state=firing") == NULL,
+	    "paged again after the restart:\n%s", d2.err);
+	lfd = listen_on(port);
+	ck_assert_msg(e2e_wait(&d2, "notification=resolved alert=down/api",
+	    0) != NULL, "%s", d2.err);
+	e2e_stop(&d2);
+	close(lfd);
+	free(d1.err);
+	free(d2.err);
+	free(text);
+	free(conf);
+}
+END_TEST
+
 static Suite *
 alert_suite(void)
 {
@@ -642,6 +716,7 @@ alert_suite(void)
 	tc = tcase_create("daemon");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_alert_daemon_detection_delay);
+	tcase_add_test(tc, test_alert_daemon_restart_keeps_firing);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -24,7 +24,7 @@
 #define STEP_US		(10 * 1000000LL)	/* results every 10 s */
 #define NV		NAN			/* metric not measured */
 
-/* ---- tables ---------------------------------------------------------------- */
+/* ---- tables ------------------------------------------------------------ */
 
 struct rcase {
 	const char	*name;
@@ -42,7 +42,7 @@ struct rcase {
 	/* per result: '-' nothing, P pending, C cancelled, F firing,
 	 * R resolved, r repeat */
 	const char	*events;
-	const char	*flaps;		/* NULL: none; else '-', X start, S end */
+	const char	*flaps;		/* NULL: none; -, X start, S end */
 	const char	*notify;	/* NULL: not checked; else '-' or 'n' */
 };
 
@@ -198,7 +198,7 @@ START_TEST(test_rules_flap_percent_weights)
 }
 END_TEST
 
-/* ---- properties ------------------------------------------------------------ */
+/* ---- properties -------------------------------------------------------- */
 
 #define PROP_RUNS	20	/* forks */
 #define PROP_SEQS	200	/* seeded sequences per fork: 4,000 in all */
@@ -346,7 +346,7 @@ START_TEST(test_rules_property_band)
 }
 END_TEST
 
-/* ---- matching -------------------------------------------------------------- */
+/* ---- matching ---------------------------------------------------------- */
 
 START_TEST(test_rules_match_globs_labels_metrics)
 {
@@ -413,7 +413,7 @@ START_TEST(test_rules_silence_windows)
 }
 END_TEST
 
-/* ---- config ---------------------------------------------------------------- */
+/* ---- config ------------------------------------------------------------ */
 
 #define CHECKS \
 	"checks = (\n" \
@@ -453,7 +453,8 @@ START_TEST(test_rules_conf_good)
 	    "  { name = \"down\"; checks = [\"*\"]; when = \"failed\";\n"
 	    "    reasons = [\"connect_refused\", \"timeout\"];\n"
 	    "    fire_after = 3; of_last = 5; resolve_after = 2;\n"
-	    "    severity = \"critical\"; notify = [\"log\"]; repeat = \"4h\";\n"
+	    "    severity = \"critical\"; notify = [\"log\"];\n"
+	    "    repeat = \"4h\";\n"
 	    "    depends_on = [\"uplink\"]; },\n"
 	    "  { name = \"slow\"; checks = [\"api\"]; metric = \"duration\";\n"
 	    "    above = \"800ms\"; clear_below = \"500ms\"; for = \"1m\";\n"
