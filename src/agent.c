@@ -10,8 +10,8 @@
  * per check state change.  For that it keeps, per check name, whether the
  * check is failing and since when; the table is keyed by name so a reload
  * that keeps a check keeps its state.  Results also go to the alert table
- * (alert.c), whose state the agent saves after transitions, every tick
- * and at stop, and restores at startup.  Probing, scheduling, parsing
+ * (alert.c), whose state the agent saves at the tick after a transition
+ * (once a second at most) and at stop, and restores at startup.  Probing, scheduling, parsing
  * and rule logic belong to the modules it calls.
  */
 #include "autoconf.h"
@@ -442,8 +442,8 @@ agent_result(const struct check_conf *check, const struct probe_result *res,
 	    res->message[0] != '\0' ? ": " : "", res->message);
 	if (failing)
 		a->failed++;
+	/* Saved by the next tick: at most one fsync a second, not per result. */
 	alerts_result(a->alerts, check, res, loop_wallclock());
-	agent_save(a, false);
 	st = agent_states_slot(&a->states, check->name);
 	if (st == NULL || st->name == NULL)
 		return;		/* not in the running config (a late result) */

@@ -634,21 +634,29 @@ int
 alerts_save(struct alerts *a, char *err, size_t errlen)
 {
 	struct state_alert	*v;
-	size_t			 i;
+	size_t			 i, n;
 	int			 rc;
 
 	if (a->cfg == NULL)
 		return 0;
+	/*
+	 * Only alerts with something to remember: an ok alert that nobody was
+	 * told about restarts as well from scratch (its window aside), and
+	 * 10,000 quiet alerts should not cost a 10,000-entry file.
+	 */
 	v = xcalloc(a->n + 1, sizeof(*v));
-	for (i = 0; i < a->n; i++) {
-		snprintf(v[i].rule, sizeof(v[i].rule), "%s",
+	for (n = 0, i = 0; i < a->n; i++) {
+		if (a->v[i].st.state == RULES_OK && !a->v[i].told &&
+		    !a->v[i].st.flapping)
+			continue;
+		snprintf(v[n].rule, sizeof(v[n].rule), "%s",
 		    a->v[i].rule->name);
-		snprintf(v[i].check, sizeof(v[i].check), "%s",
+		snprintf(v[n].check, sizeof(v[n].check), "%s",
 		    a->v[i].check->name);
-		v[i].st = a->v[i].st;
-		v[i].told = a->v[i].told;
+		v[n].st = a->v[i].st;
+		v[n++].told = a->v[i].told;
 	}
-	rc = state_save(a->cfg->agent.state_dir, a->cfg->agent.name, v, a->n,
+	rc = state_save(a->cfg->agent.state_dir, a->cfg->agent.name, v, n,
 	    err, errlen);
 	free(v);
 	if (rc == 0)
