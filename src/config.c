@@ -8,7 +8,8 @@
  * glob order), the common keys of a check, the cross-file checks (duplicate
  * names) and the lifetime of a generation.  A check's own keys belong to
  * its kind: config.c hands the group to the kind's conf_parse hook and owns
- * only the release of what it builds.  Every libconfig tree is freed before
+ * only the release of what it builds; likewise the rules and silences
+ * lists are rules_conf.c's.  Every libconfig tree is freed before
  * config_load() returns; the rest of sonde sees only struct config.
  *
  * Errors are collected, never printed: every problem of every file, in file
