@@ -94,6 +94,18 @@ rc_strings(struct confread *cr, const config_setting_t *g, const char *key,
 	return 1;
 }
 
+/* checks: absent means every check, so an empty list would too: refused. */
+static void
+rc_checks(struct confread *cr, const config_setting_t *g, char ***out,
+    size_t *n)
+{
+	if (rc_strings(cr, g, "checks", out, n) == 1 &&
+	    config_setting_length(config_setting_get_member(g, "checks")) == 0)
+		confread_error(cr, config_setting_get_member(g, "checks"),
+		    "'checks' is empty; name checks or globs, or leave it out "
+		    "for every check");
+}
+
 /* Returns the index of s in names, or -1. */
 static int
 rc_index(const char *const *names, const char *s)
@@ -410,7 +422,7 @@ rule_parse(struct confread *cr, const config_setting_t *g,
 			confread_error(cr, g, "duplicate rule name '%s' "
 			    "(first defined at %s:%d)", r->name,
 			    cfg->rules[i].file, cfg->rules[i].line);
-	rc_strings(cr, g, "checks", &r->checks, &r->nchecks);
+	rc_checks(cr, g, &r->checks, &r->nchecks);
 	rc_labels(cr, g, r);
 	rc_condition(cr, g, r);
 	rc_debounce(cr, g, r);
@@ -556,7 +568,7 @@ silence_parse(struct confread *cr, const config_setting_t *g,
 	confread_check_keys(cr, g, silence_keys, "silence");
 	confread_string(cr, g, "comment", false, &comment);
 	free(comment);
-	rc_strings(cr, g, "checks", &sc->checks, &sc->nchecks);
+	rc_checks(cr, g, &sc->checks, &sc->nchecks);
 	silence_times(cr, g, sc);
 	if (rc_strings(cr, g, "weekly", &w, &nw) == 1) {
 		sc->weekly = xcalloc(nw + 1, sizeof(*sc->weekly));

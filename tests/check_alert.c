@@ -447,6 +447,83 @@ START_TEST(test_alert_restart_neither_refires_nor_forgets)
 }
 END_TEST
 
+/* ---- a property over routing --------------------------------------- */
+
+#define ROUTE_SEEDS	40
+#define ROUTE_STEPS	300
+
+static uint32_t
+route_rand(uint64_t *s)
+{
+	*s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (uint32_t)(*s >> 33);
+}
+
+/*
+ * Whatever the results, silences and parents do, each alert's channels
+ * hear firing and resolved strictly alternating (never told twice, never
+ * resolved unannounced), and once all is well and nothing holds, nobody
+ * is left believing an alert fires.
+ */
+START_TEST(test_alert_property_told_alternates)
+{
+	static const char *const names[] = { "uplink", "api", "db", "web" };
+	uint64_t	 seed = 0x7011ed00ULL + (uint64_t)_i;
+	struct fx	 f;
+	bool		 told[4] = { false, false, false, false };
+	size_t		 i, k, seen = 0;
+	int		 step, p, c;
+
+	fx_init(&f, "checks = (\n" TCP("uplink", 1) ",\n" TCP("api", 2) ",\n"
+	    TCP("db", 3) ",\n" TCP("web", 4) "\n);\n"
+	    "rules = ( { name = \"down\"; fire_after = 2; of_last = 3; "
+	    "resolve_after = 2; depends_on = [\"uplink\"]; } );\n"
+	    "silences = ( { checks = [\"a*\", \"w*\"]; "
+	    "from = \"2026-11-28T00:10Z\"; until = \"2026-11-28T00:30Z\"; } "
+	    ");\n");
+	p = 10 + (int)(route_rand(&seed) % 60);
+	for (step = 0; step < ROUTE_STEPS + 25; step++) {
+		for (c = 0; c < 4; c++)
+			feed(&f, names[c], step < ROUTE_STEPS &&
+			    (int)(route_rand(&seed) % 100) < p ?
+			    PROBE_TIMEOUT : PROBE_OK, step * 10 + c);
+		alerts_tick(f.a, T0 + (step * 10 + 5) * SEC);
+		for (; seen < nrecs; seen++) {
+			for (k = 0; k < 4; k++)
+				if (strcmp(recs[seen].item.check, names[k]) ==
+				    0)
+					break;
+			ck_assert(k < 4 && recs[seen].n == 1);
+			switch (recs[seen].item.kind) {
+			case NOTIFY_FIRING:
+				ck_assert_msg(!told[k], "seed %d: %s told "
+				    "twice", _i, rec_str(seen));
+				told[k] = true;
+				break;
+			case NOTIFY_RESOLVED:
+				ck_assert_msg(told[k], "seed %d: %s never "
+				    "told firing", _i, rec_str(seen));
+				told[k] = false;
+				break;
+			case NOTIFY_STABLE:
+				told[k] = strcmp(recs[seen].item.state,
+				    "firing") == 0;
+				break;
+			default:
+				break;
+			}
+		}
+		nrecs = seen = 0;
+	}
+	/* 25 good rounds (flapping ends too): all resolved and told so. */
+	for (i = 0; i < 4; i++)
+		ck_assert_msg(!told[i] && alerts_state(f.a, "down", names[i],
+		    NULL)->state != RULES_FIRING, "seed %d: %s left firing",
+		    _i, names[i]);
+	fx_free(&f);
+}
+END_TEST
+
 /* ---- the daemon, end to end -------------------------------------------- */
 
 #define E2E_INTERVAL_MS	200
@@ -708,6 +785,10 @@ alert_suite(void)
 	tcase_add_test(tc, test_alert_silence_holds_then_reconciles);
 	tcase_add_test(tc, test_alert_silence_whole_episode_stays_quiet);
 	tcase_add_test(tc, test_alert_digest_folds_a_storm);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("properties");
+	tcase_add_loop_test(tc, test_alert_property_told_alternates, 0,
+	    ROUTE_SEEDS);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("generations");
 	tcase_add_test(tc, test_alert_reload_keeps_and_resolves);

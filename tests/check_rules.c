@@ -559,6 +559,10 @@ static const struct {
 	  "rules = ( { name = \"a\"; fire_afterr = 2; } );\n",
 	  "sonde.conf:5: unknown key 'fire_afterr' in rule (did you mean "
 	  "'fire_after'?)" },
+	{ "empty checks list",
+	  "rules = ( { name = \"a\"; checks = []; } );\n",
+	  "sonde.conf:5: 'checks' is empty; name checks or globs, or leave it "
+	  "out for every check" },
 	{ "silence without a window",
 	  "silences = ( { checks = [\"api\"]; } );\n",
 	  "sonde.conf:5: a silence needs 'from'/'until' or 'weekly' windows" },
