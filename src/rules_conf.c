@@ -184,6 +184,25 @@ rc_percent(struct confread *cr, const config_setting_t *g, const char *key,
 	return 1;
 }
 
+/* "log, slack": the channel names, for messages. */
+static const char *
+rc_channel_list(void)
+{
+	static char	buf[256];
+	size_t		i, off = 0;
+	int		w;
+
+	buf[0] = '\0';
+	for (i = 0; rules_channels[i] != NULL && off < sizeof(buf); i++) {
+		w = snprintf(buf + off, sizeof(buf) - off, "%s%s",
+		    i > 0 ? ", " : "", rules_channels[i]);
+		if (w < 0)
+			break;
+		off += (size_t)w;
+	}
+	return buf;
+}
+
 /* ---- one rule ------------------------------------------------------------ */
 
 static bool
@@ -364,7 +383,7 @@ rc_routing(struct confread *cr, const config_setting_t *g,
 		if (rc_index(rules_channels, r->notify[i]) < 0)
 			confread_error(cr, config_setting_get_member(g,
 			    "notify"), "unknown channel '%s' (configured "
-			    "channels: log)", r->notify[i]);
+			    "channels: %s)", r->notify[i], rc_channel_list());
 	rc_strings(cr, g, "depends_on", &r->depends_on, &r->ndepends);
 	r->flap_high = RULES_FLAP_HIGH;
 	r->flap_low = RULES_FLAP_LOW;
