@@ -78,6 +78,7 @@ enum probe_phase {
 
 #define PROBE_MESSAGE_MAX	256
 #define PROBE_ADDRESS_MAX	64	/* "[v6 address%scope]:port" */
+#define PROBE_DNS_TEXT_MAX	1024	/* answer records, presentation form */
 
 struct probe_result {
 	enum probe_status	 status;
@@ -88,6 +89,17 @@ struct probe_result {
 	struct {
 		char		 address[PROBE_ADDRESS_MAX]; /* "" if none */
 	}			 tcp;
+	struct {
+		bool		 answered;	/* an answer was read */
+		bool		 authoritative;	/* AA */
+		bool		 truncated;	/* TC seen (then TCP) */
+		bool		 text_cut;	/* text could not hold all */
+		uint16_t	 rcode;		/* extended (RFC 6891) */
+		uint16_t	 answers;	/* records per section */
+		uint16_t	 authority;
+		uint16_t	 additional;
+		char		 text[PROBE_DNS_TEXT_MAX]; /* answers, \n-ended */
+	}			 dns;
 };
 
 typedef void (*probe_done_cb)(struct probe_run *run, void *arg);
