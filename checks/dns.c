@@ -207,6 +207,7 @@ _Static_assert(sizeof(dns_state_names) / sizeof(dns_state_names[0]) ==
     DNS_STATE_LAST, "dns_state_names out of step with enum dns_state");
 
 static int	dns_send(struct dns_run *, bool);
+static void	dns_chan_arm(struct dns_chan *);
 
 /* ---- words ------------------------------------------------------------ */
 
@@ -547,6 +548,7 @@ dns_chan_fd_event(struct loop *loop, int fd, unsigned events, void *arg)
 	ch->busy = true;
 	ares_process_fd(ch->channel, rfd, wfd);
 	ch->busy = false;
+	dns_chan_arm(ch);
 }
 
 static void
@@ -559,6 +561,7 @@ dns_chan_timeout(struct loop *loop, struct loop_timer *timer, void *arg)
 	ch->busy = true;
 	ares_process_fd(ch->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
 	ch->busy = false;
+	dns_chan_arm(ch);
 }
 
 static void
@@ -612,7 +615,7 @@ static ares_socket_t
 dns_sock_open(int domain, int type, int protocol, void *arg)
 {
 	(void)arg;
-	return socket(domain, type | SOCK_CLOEXEC, protocol);
+	return socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
 }
 
 static int
@@ -904,6 +907,7 @@ dns_failed(struct dns_run *t, int status, int timeouts)
 {
 	struct probe_result	*res = &t->run->result;
 	char			 q[DNSWIRE_NAME_MAX + 16], d[32];
+	int64_t			 budget;
 
 	dns_question(t->conf, q, sizeof(q));
 	if ((status == ARES_ETIMEOUT || status == ARES_ECONNREFUSED) &&
@@ -911,12 +915,14 @@ dns_failed(struct dns_run *t, int status, int timeouts)
 		return;
 	switch (status) {
 	case ARES_ETIMEOUT:
+		/* The budget c-ares was given: see dns_chan_get(). */
+		budget = (int64_t)t->chan->timeout_ms * ((1 << t->conf->tries) -
+		    1) * (t->conf->nservers > 0 ? t->conf->nservers : 1);
 		probe_result_set(res, PROBE_DNS_TIMEOUT, "%s: no answer from "
-		    "%s over %s (%d %s in %s)", q, dns_where(t),
+		    "%s over %s in %d %s (%s)", q, dns_where(t),
 		    t->over_tcp ? "TCP" : "UDP", timeouts,
 		    timeouts == 1 ? "try" : "tries",
-		    dns_ms_str(loop_time(t->run->loop) - t->sent, d,
-		    sizeof(d)));
+		    dns_ms_str(budget * 1000, d, sizeof(d)));
 		break;
 	case ARES_ECONNREFUSED:
 		probe_result_set(res, PROBE_CONNECT_REFUSED, "%s: %s refused "
