@@ -29,7 +29,13 @@
  * us too: the probe then records the truncation (result.dns.truncated)
  * and repeats the query over TCP itself (RFC 7766 §5), on the TCP channel
  * of the same servers.  c-ares' own TCP retry would hide that the answer
- * did not fit.  ARES_FLAG_USEVC for transport = "tcp".  Queries carry an
+ * did not fit.  ARES_FLAG_USEVC for transport = "tcp".  ARES_FLAG_STAYOPEN
+ * for UDP: without it c-ares closes the channel's socket whenever no query
+ * is pending, and nearly every probe pays socket(), connect(), two
+ * epoll_ctl() and close().  (The UDP source port then stays the same; the
+ * random 16-bit ID is the only defence against spoofed answers, which is
+ * acceptable for a prober that caches nothing.)  TCP channels close when
+ * idle, so each TCP probe times a fresh connection.  Queries carry an
  * EDNS OPT record (RFC 6891) with a 1232-byte UDP payload (the 2020 DNS
  * flag day's value), so most answers fit in UDP.
  *
@@ -715,7 +721,7 @@ dns_chan_init(struct dns_chan *ch, char *err, size_t errlen)
 	memset(&o, 0, sizeof(o));
 	o.flags = ARES_FLAG_NOCHECKRESP | ARES_FLAG_IGNTC |
 	    ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES |
-	    (ch->tcp ? ARES_FLAG_USEVC : 0);
+	    (ch->tcp ? ARES_FLAG_USEVC : ARES_FLAG_STAYOPEN);
 	o.sock_state_cb = dns_chan_sock_state;
 	o.sock_state_cb_data = ch;
 	o.timeout = ch->timeout_ms;
