@@ -29,15 +29,24 @@
  * us too: the probe then records the truncation (result.dns.truncated)
  * and repeats the query over TCP itself (RFC 7766 §5), on the TCP channel
  * of the same servers.  c-ares' own TCP retry would hide that the answer
- * did not fit.  ARES_FLAG_USEVC for transport = "tcp".  ARES_FLAG_STAYOPEN
- * for UDP: without it c-ares closes the channel's socket whenever no query
- * is pending, and nearly every probe pays socket(), connect(), two
- * epoll_ctl() and close().  (The UDP source port then stays the same; the
- * random 16-bit ID is the only defence against spoofed answers, which is
- * acceptable for a prober that caches nothing.)  TCP channels close when
- * idle, so each TCP probe times a fresh connection.  Queries carry an
- * EDNS OPT record (RFC 6891) with a 1232-byte UDP payload (the 2020 DNS
- * flag day's value), so most answers fit in UDP.
+ * did not fit.  ARES_FLAG_USEVC for transport = "tcp".
+ *
+ * EDNS: queries carry an OPT record (RFC 6891) offering 1232-byte UDP
+ * answers (the 2020 DNS flag day's value), and the channel has
+ * ARES_FLAG_EDNS with that size: without it c-ares 1.18 reads UDP answers
+ * into 512 bytes and the kernel cuts a larger datagram silently (found by
+ * the 40-record test).  A side effect: a server that answers FORMERR
+ * without an OPT record gets that query again without EDNS, once per
+ * channel (c-ares then clears the flag, and later probes on the channel
+ * report the FORMERR).  Servers that reject EDNS are rare enough for that.
+ *
+ * ARES_FLAG_STAYOPEN for UDP: without it c-ares closes the channel's
+ * socket whenever no query is pending, and nearly every probe pays
+ * socket(), connect(), two epoll_ctl() and close().  (The source port then
+ * stays the same, so the random 16-bit ID is the only defence against
+ * spoofed answers: acceptable for a prober that caches nothing.)  TCP
+ * channels still close when idle, so each TCP probe times a fresh
+ * connection.
  *
  * What c-ares drops silently (a reply too short for a header, one with a
  * transaction ID or question that matches no query) would look like a
@@ -180,7 +189,7 @@ struct dns_run {
 	struct dns_chan		*chan;
 	bool			 in_ares;	/* a c-ares callback is owed */
 	bool			 over_tcp;
-	int			 id;		/* last query's ID, -1 unknown */
+	int			 id;		/* query ID; -1: unknown */
 	int64_t			 sent;		/* loop clock, this send */
 	int64_t			 asked;		/* loop clock, first send */
 	int			 sync_status;	/* failed inside ares_send() */
@@ -215,7 +224,7 @@ _Static_assert(sizeof(dns_state_names) / sizeof(dns_state_names[0]) ==
 static int	dns_send(struct dns_run *, bool);
 static void	dns_chan_arm(struct dns_chan *);
 
-/* ---- words ------------------------------------------------------------ */
+/* ---- words --------------------------------------------------------------- */
 
 /* "250ms", "1.5s": short, for messages. */
 static const char *
@@ -232,7 +241,7 @@ dns_ms_str(int64_t us, char *buf, size_t buflen)
 	return buf;
 }
 
-/* ---- config ----------------------------------------------------------- */
+/* ---- config -------------------------------------------------------------- */
 
 static void
 dns_patterns_free(struct dns_patterns *ps)
@@ -300,7 +309,8 @@ dns_conf_strings(struct confread *cr, const config_setting_t *group,
 		e = config_setting_get_elem(s, (unsigned)i);
 		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
 			confread_error(cr, e, "'%s' entry %d must be a "
-			    "string, got %s", key, i + 1, confread_type_name(e));
+			    "string, got %s", key, i + 1,
+			    confread_type_name(e));
 			return -1;
 		}
 		item(cr, e, config_setting_get_string(e), arg);
@@ -538,7 +548,7 @@ dns_conf_parse(struct confread *cr, const config_setting_t *group,
 	return 0;
 }
 
-/* ---- channels on the loop --------------------------------------------- */
+/* ---- channels on the loop ------------------------------------------------ */
 
 static void
 dns_chan_fd_event(struct loop *loop, int fd, unsigned events, void *arg)
@@ -720,8 +730,9 @@ dns_chan_init(struct dns_chan *ch, char *err, size_t errlen)
 
 	memset(&o, 0, sizeof(o));
 	o.flags = ARES_FLAG_NOCHECKRESP | ARES_FLAG_IGNTC |
-	    ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES |
+	    ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_EDNS |
 	    (ch->tcp ? ARES_FLAG_USEVC : ARES_FLAG_STAYOPEN);
+	o.ednspsz = DNS_EDNS_PAYLOAD;
 	o.sock_state_cb = dns_chan_sock_state;
 	o.sock_state_cb_data = ch;
 	o.timeout = ch->timeout_ms;
@@ -729,7 +740,8 @@ dns_chan_init(struct dns_chan *ch, char *err, size_t errlen)
 	o.lookups = lookups;
 	o.ndots = 1;
 	mask = ARES_OPT_FLAGS | ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS |
-	    ARES_OPT_TRIES | ARES_OPT_LOOKUPS | ARES_OPT_NDOTS;
+	    ARES_OPT_TRIES | ARES_OPT_LOOKUPS | ARES_OPT_NDOTS |
+	    ARES_OPT_EDNSPSZ;
 	if (ch->servers[0] != '\0')
 		mask |= ARES_OPT_SERVERS | ARES_OPT_DOMAINS |
 		    ARES_OPT_SORTLIST | ARES_OPT_NOROTATE;
@@ -809,7 +821,7 @@ dns_chan_get(struct probe_run *run, const char *servers, bool tcp,
 	return ch;
 }
 
-/* ---- a run: cleanup and outcomes -------------------------------------- */
+/* ---- a run: cleanup and outcomes ----------------------------------------- */
 
 static void
 dns_set_state(struct dns_run *t, enum dns_state state)
@@ -946,7 +958,7 @@ dns_failed(struct dns_run *t, int status, int timeouts)
 	}
 }
 
-/* ---- judging an answer ------------------------------------------------- */
+/* ---- judging an answer --------------------------------------------------- */
 
 /* What the records of one answer showed, for the expectations. */
 struct dns_verdict {
@@ -1361,7 +1373,7 @@ dns_send(struct dns_run *t, bool tcp)
 	return -1;
 }
 
-/* ---- resolving servers given by name ---------------------------------- */
+/* ---- resolving servers given by name ------------------------------------- */
 
 static void
 dns_resolved(const struct resolver_answer *ans, void *arg)
@@ -1406,7 +1418,7 @@ dns_resolved(const struct resolver_answer *ans, void *arg)
 		dns_finish(t);
 }
 
-/* ---- probe_ops -------------------------------------------------------- */
+/* ---- probe_ops ----------------------------------------------------------- */
 
 static int
 dns_start(struct probe_run *run)

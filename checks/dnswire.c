@@ -87,7 +87,7 @@ dnswire_u32(const uint8_t *p)
 	    (uint32_t)p[2] << 8 | p[3];
 }
 
-/* ---- output ------------------------------------------------------------ */
+/* ---- output -------------------------------------------------------------- */
 
 static void
 dnswire_put(struct dnswire_out *o, const char *s, size_t n)
@@ -338,6 +338,26 @@ dnswire_ints(const uint8_t *msg, size_t *p, size_t end, const char *sizes,
 	return 0;
 }
 
+/* SOA (RFC 1035 §3.3.13): mname rname serial refresh retry expire min. */
+static int
+dnswire_soa(const uint8_t *msg, size_t len, size_t *p, size_t end,
+    struct dnswire_out *o, char *err, size_t errlen)
+{
+	int	rc;
+
+	if ((rc = dnswire_rname(msg, len, p, end, o, err, errlen)) != 0)
+		return rc;
+	dnswire_put(o, " ", 1);
+	if ((rc = dnswire_rname(msg, len, p, end, o, err, errlen)) != 0)
+		return rc;
+	dnswire_put(o, " ", 1);
+	if ((rc = dnswire_ints(msg, p, end, "44444", o)) != 0)
+		return rc;
+	if (o->len > 0 && !o->full)
+		o->p[--o->len] = '\0';	/* the last space */
+	return 0;
+}
+
 /* CAA (RFC 8659 §4.1.1): flags tag "value". */
 static int
 dnswire_caa(const uint8_t *msg, size_t p, size_t end, struct dnswire_out *o)
@@ -397,17 +417,7 @@ dnswire_rdata_typed(const uint8_t *msg, size_t len,
 			rc = dnswire_rname(msg, len, &p, end, o, err, errlen);
 		break;
 	case DNSWIRE_TYPE_SOA:
-		rc = dnswire_rname(msg, len, &p, end, o, err, errlen);
-		if (rc == 0) {
-			dnswire_put(o, " ", 1);
-			rc = dnswire_rname(msg, len, &p, end, o, err, errlen);
-		}
-		if (rc == 0) {
-			dnswire_put(o, " ", 1);
-			rc = dnswire_ints(msg, &p, end, "44444", o);
-		}
-		if (rc == 0 && o->len > 0 && !o->full)
-			o->p[--o->len] = '\0';	/* the last space */
+		rc = dnswire_soa(msg, len, &p, end, o, err, errlen);
 		break;
 	case DNSWIRE_TYPE_TXT:
 	case DNSWIRE_TYPE_SPF:

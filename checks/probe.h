@@ -98,7 +98,7 @@ struct probe_result {
 		uint16_t	 answers;	/* records per section */
 		uint16_t	 authority;
 		uint16_t	 additional;
-		char		 text[PROBE_DNS_TEXT_MAX]; /* answers, \n-ended */
+		char		 text[PROBE_DNS_TEXT_MAX]; /* lines */
 	}			 dns;
 };
 

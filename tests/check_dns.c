@@ -68,9 +68,10 @@ static const char zone_text[] =
     "10	IN PTR host.example.test.\n"
     "odd	IN TYPE65280 \\# 3 abcdef\n"
     "sub	IN NS ns.sub\n"
-    "ns.sub	IN A 192.0.2.53\n";
+    "ns.sub	IN A 192.0.2.53\n"
+    "$INCLUDE many.zone\n";
 
-/* ---- knotd, once per TCase --------------------------------------------- */
+/* ---- knotd, once per TCase ----------------------------------------------- */
 
 static pid_t	 knot_pid = -1;
 static int	 knot_port;
@@ -123,6 +124,21 @@ knot_ready(void)
 	return rc == 0;
 }
 
+/* 40 A records for one name: more than the result's text can hold. */
+static void
+write_many(const char *d)
+{
+	char	text[2048], *path;
+	size_t	len = 0;
+	int	i;
+
+	for (i = 1; i <= 40; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+		    "many.example.test. 300 IN A 192.0.2.%d\n", i);
+	path = testutil_write_file(d, "many.zone", text);
+	free(path);
+}
+
 static void
 knot_start(void)
 {
@@ -135,6 +151,7 @@ knot_start(void)
 	knot_dir = xstrdup(testutil_tmpdir());
 	knot_port = free_port();
 	zone = testutil_write_file(knot_dir, "example.test.zone", zone_text);
+	write_many(knot_dir);
 	text = xasprintf("server:\n  rundir: \"%s\"\n"
 	    "  listen: 127.0.0.1@%d\n  udp-workers: 1\n  tcp-workers: 1\n"
 	    "  background-workers: 1\n"
@@ -491,7 +508,7 @@ knot_check(const char *fmt, ...)
 	return ck;
 }
 
-/* ---- every type against knot ----------------------------------------------- */
+/* ---- every type against knot --------------------------------------------- */
 
 static const struct {
 	const char	*query;
@@ -623,7 +640,8 @@ static const struct {
 	    "answers_include = [\"10 mail.example.test.\", "
 	    "\"30 mx3.example.test.\"]; };",
 	    "example.test. MX: no \"30 mx3.example.test.\" in the answer; got "
-	    "\"example.test. 300 IN MX 10 mail.example.test.\", \"example.test. "
+	    "\"example.test. 300 IN MX 10 mail.example.test.\", "
+	    "\"example.test. "
 	    "300 IN MX 20 mx2.example.test.\"" },
 	{ "query = \"www.example.test\"; expect = { answer = "
 	    "\"^192\\\\.0\\\\.2\\\\.10$\"; answer_match = \"all\"; };",
@@ -745,6 +763,28 @@ START_TEST(test_dns_knot_json_and_metrics)
 }
 END_TEST
 
+/* 40 records: all counted and judged, the text cut and flagged. */
+START_TEST(test_dns_knot_text_cut)
+{
+	const struct check_conf	*ck;
+	struct outcome		 o;
+	char			*s;
+
+	ck = knot_check("query = \"many.example.test\"; expect = { "
+	    "min_answers = 40; answers_include = \"192.0.2.40\"; };");
+	run_check(ck, &o);
+	assert_result(&o, PROBE_OK, "");
+	ck_assert_uint_eq(o.result.dns.answers, 40);
+	ck_assert(o.result.dns.text_cut);
+	ck_assert_ptr_nonnull(strstr(o.result.dns.text,
+	    "many.example.test. 300 IN A 192.0.2.1\n"));
+	ck_assert_ptr_null(strstr(o.result.dns.text, "192.0.2.40"));
+	s = result_json(ck, &o.result);
+	ck_assert_ptr_nonnull(strstr(s, "\"answers_cut\":true"));
+	free(s);
+}
+END_TEST
+
 /* Many runs on one cached channel, then resolver_free() empties it. */
 START_TEST(test_dns_knot_channel_reuse)
 {
@@ -777,7 +817,7 @@ START_TEST(test_dns_knot_server_by_name)
 }
 END_TEST
 
-/* ---- the hostile responder --------------------------------------------------- */
+/* ---- the hostile responder ----------------------------------------------- */
 
 START_TEST(test_dns_servfail_refused)
 {
@@ -787,8 +827,8 @@ START_TEST(test_dns_servfail_refused)
 	char			 want[160];
 
 	evil_start(&e, lp, EVIL_SERVFAIL);
-	ck = check_of("server = \"127.0.0.1:%d\"; query = \"www.example.test\";",
-	    e.port);
+	ck = check_of("server = \"127.0.0.1:%d\"; "
+	    "query = \"www.example.test\";", e.port);
 	run_check(ck, &o);
 	snprintf(want, sizeof(want), "www.example.test. A: SERVFAIL from "
 	    "127.0.0.1:%d, expected NOERROR", e.port);
@@ -810,8 +850,8 @@ START_TEST(test_dns_truncated_then_tcp)
 	struct evil		 e;
 
 	evil_start(&e, lp, EVIL_TRUNCATE);
-	ck = check_of("server = \"127.0.0.1:%d\"; query = \"www.example.test\";",
-	    e.port);
+	ck = check_of("server = \"127.0.0.1:%d\"; "
+	    "query = \"www.example.test\";", e.port);
 	run_check(ck, &o);
 	assert_result(&o, PROBE_OK, "");
 	ck_assert(o.result.dns.truncated);
@@ -831,8 +871,8 @@ START_TEST(test_dns_wrong_id)
 	char			 want[80];
 
 	evil_start(&e, lp, EVIL_WRONG_ID);
-	ck = check_of("server = \"127.0.0.1:%d\"; query = \"www.example.test\";",
-	    e.port);
+	ck = check_of("server = \"127.0.0.1:%d\"; "
+	    "query = \"www.example.test\";", e.port);
 	run_check(ck, &o);
 	ck_assert_msg(o.result.status == PROBE_DNS_BAD_RESPONSE, "%s: %s",
 	    probe_status_str(o.result.status), o.result.message);
@@ -855,8 +895,8 @@ START_TEST(test_dns_malformed_and_runt)
 	char			 want[160];
 
 	evil_start(&e, lp, EVIL_MALFORMED);
-	ck = check_of("server = \"127.0.0.1:%d\"; query = \"www.example.test\";",
-	    e.port);
+	ck = check_of("server = \"127.0.0.1:%d\"; "
+	    "query = \"www.example.test\";", e.port);
 	run_check(ck, &o);
 	snprintf(want, sizeof(want), "malformed answer from 127.0.0.1:%d: "
 	    "answer record at offset 34: 4 bytes of RDATA, 0 left in the "
@@ -880,8 +920,8 @@ START_TEST(test_dns_silence)
 	char			 want[160];
 
 	evil_start(&e, lp, EVIL_SILENT);
-	ck = check_of("server = \"127.0.0.1:%d\"; query = \"www.example.test\";",
-	    e.port);
+	ck = check_of("server = \"127.0.0.1:%d\"; "
+	    "query = \"www.example.test\";", e.port);
 	run_check(ck, &o);
 	/* 1s timeout, 2 tries: c-ares waits 300ms, then 600ms. */
 	snprintf(want, sizeof(want), "www.example.test. A: no answer from "
@@ -909,7 +949,7 @@ START_TEST(test_dns_refused_port)
 }
 END_TEST
 
-/* ---- config ------------------------------------------------------------------- */
+/* ---- config -------------------------------------------------------------- */
 
 static const struct {
 	const char	*keys;
@@ -931,9 +971,9 @@ static const struct {
 	    "a string or a list of strings, got an integer" },
 	{ "query = \"a.test\"; transport = \"quic\";", NULL },
 	{ "query = \"a.test\"; tries = 9;", NULL },
-	{ "query = \"a.test\"; expect = { rcode = \"OOPS\"; };", "sonde.conf:4: "
-	    "'rcode' \"OOPS\" is not an rcode (NOERROR, NXDOMAIN, SERVFAIL, "
-	    "REFUSED, ... or RCODE<n>)" },
+	{ "query = \"a.test\"; expect = { rcode = \"OOPS\"; };",
+	    "sonde.conf:4: 'rcode' \"OOPS\" is not an rcode (NOERROR, "
+	    "NXDOMAIN, SERVFAIL, REFUSED, ... or RCODE<n>)" },
 	{ "query = \"a.test\"; expect = { answer = \"(\"; };", NULL },
 	{ "query = \"a.test\"; expect = { min_answers = 3; max_answers = 1; };",
 	    "sonde.conf:4: 'min_answers' 3 is above 'max_answers' 1" },
@@ -991,6 +1031,7 @@ dns_suite(void)
 	    sizeof(mismatch_cases) / sizeof(mismatch_cases[0]));
 	tcase_add_test(tc, test_dns_knot_expect_pass);
 	tcase_add_test(tc, test_dns_knot_json_and_metrics);
+	tcase_add_test(tc, test_dns_knot_text_cut);
 	tcase_add_test(tc, test_dns_knot_channel_reuse);
 	tcase_add_test(tc, test_dns_knot_server_by_name);
 	tcase_set_timeout(tc, 20);

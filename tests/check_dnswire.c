@@ -17,7 +17,7 @@
 
 #include "dnswire.h"
 
-/* ---- building messages ---------------------------------------------------- */
+/* ---- building messages --------------------------------------------------- */
 
 struct pkt {
 	uint8_t	b[1024];
@@ -80,7 +80,7 @@ record(struct pkt *p, unsigned type, uint32_t ttl, const void *rdata,
 	put(p, rdata, rdlen);
 }
 
-/* ---- presentation form, type by type --------------------------------------- */
+/* ---- presentation form, type by type ------------------------------------- */
 
 #define R(s)	s, sizeof(s) - 1
 
@@ -201,7 +201,7 @@ START_TEST(test_dnswire_output_truncated)
 }
 END_TEST
 
-/* ---- hostile messages -------------------------------------------------------- */
+/* ---- hostile messages ---------------------------------------------------- */
 
 struct bad_case {
 	const char	*what;
@@ -334,7 +334,7 @@ START_TEST(test_dnswire_mutations_never_crash)
 }
 END_TEST
 
-/* ---- names of numbers --------------------------------------------------------- */
+/* ---- names of numbers ---------------------------------------------------- */
 
 static const struct {
 	const char	*s;
