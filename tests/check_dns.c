@@ -222,6 +222,7 @@ struct evil {
 	int		 port;
 	int		 udp_queries;
 	int		 tcp_queries;
+	int		 rd;		/* RD bit of the last query */
 };
 
 /* Length of header + question of query q (the OPT record dropped). */
@@ -283,6 +284,7 @@ evil_udp(struct loop *loop, int fd, unsigned events, void *arg)
 	if (n < 12)
 		return;
 	e->udp_queries++;
+	e->rd = q[2] & 0x01;
 	if (e->mode == EVIL_SILENT)
 		return;
 	if (e->mode == EVIL_RUNT) {	/* the ID and a bit more */
@@ -800,6 +802,20 @@ START_TEST(test_dns_knot_channel_reuse)
 }
 END_TEST
 
+/* A dead first server: c-ares moves on to the next, and the probe passes. */
+START_TEST(test_dns_knot_second_server)
+{
+	const struct check_conf	*ck;
+	struct outcome		 o;
+
+	ck = check_of("server = [\"127.0.0.1:%d\", \"127.0.0.1:%d\"]; "
+	    "query = \"www.example.test\";", free_port(), knot_port);
+	run_check(ck, &o);
+	assert_result(&o, PROBE_OK, "");
+	ck_assert_uint_eq(o.result.dns.answers, 2);
+}
+END_TEST
+
 /* A server given by name: a resolve phase, then the query. */
 START_TEST(test_dns_knot_server_by_name)
 {
@@ -839,6 +855,27 @@ START_TEST(test_dns_servfail_refused)
 	snprintf(want, sizeof(want), "www.example.test. A: REFUSED from "
 	    "127.0.0.1:%d, expected NOERROR", e.port);
 	assert_result(&o, PROBE_DNS_REFUSED, want);
+	evil_stop(&e);
+}
+END_TEST
+
+/* recursion = false clears RD (RFC 1035 §4.1.1); the default sets it. */
+START_TEST(test_dns_recursion_flag)
+{
+	const struct check_conf	*ck;
+	struct outcome		 o;
+	struct evil		 e;
+
+	evil_start(&e, lp, EVIL_REFUSED);
+	ck = check_of("server = \"127.0.0.1:%d\"; "
+	    "query = \"www.example.test\"; recursion = false;", e.port);
+	run_check(ck, &o);
+	ck_assert_int_eq(o.result.status, PROBE_DNS_REFUSED);
+	ck_assert_int_eq(e.rd, 0);
+	ck = check_of("server = \"127.0.0.1:%d\"; "
+	    "query = \"www.example.test\";", e.port);
+	run_check(ck, &o);
+	ck_assert_int_eq(e.rd, 1);
 	evil_stop(&e);
 }
 END_TEST
@@ -1033,12 +1070,14 @@ dns_suite(void)
 	tcase_add_test(tc, test_dns_knot_json_and_metrics);
 	tcase_add_test(tc, test_dns_knot_text_cut);
 	tcase_add_test(tc, test_dns_knot_channel_reuse);
+	tcase_add_test(tc, test_dns_knot_second_server);
 	tcase_add_test(tc, test_dns_knot_server_by_name);
 	tcase_set_timeout(tc, 20);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("hostile");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_dns_servfail_refused);
+	tcase_add_test(tc, test_dns_recursion_flag);
 	tcase_add_test(tc, test_dns_truncated_then_tcp);
 	tcase_add_test(tc, test_dns_wrong_id);
 	tcase_add_test(tc, test_dns_malformed_and_runt);
