@@ -210,7 +210,8 @@ static const char *const dns_expect_keys[] = {
 static const char *const dns_transports[] = { "udp", "tcp", NULL };
 static const char *const dns_modes[] = { "one", "all", "none", NULL };
 static const char *const dns_metrics[] = {
-	"dns.answers", "dns.authority", "dns.additional", "dns.rcode", NULL
+	"dns.answers", "dns.authority", "dns.additional", "dns.rcode",
+	"dns.serial", NULL
 };
 
 static const char *const dns_state_names[] = {
@@ -1293,6 +1294,8 @@ dns_judge(struct dns_run *t, const uint8_t *msg, size_t len)
 	res->dns.answers = (uint16_t)v.nrec[DNSWIRE_ANSWER];
 	res->dns.authority = (uint16_t)v.nrec[DNSWIRE_AUTHORITY];
 	res->dns.additional = (uint16_t)v.nrec[DNSWIRE_ADDITIONAL];
+	res->dns.has_serial = v.soa;
+	res->dns.serial = v.serial;
 	if (dns_expect_header(t, &it.hdr, &v, q) == 0 &&
 	    dns_expect_counts(t, &v, q) == 0)
 		(void)dns_expect_patterns(t, &v, q);
@@ -1540,6 +1543,8 @@ dns_metric(const struct probe_result *res, const char *name, double *value)
 		*value = res->dns.additional;
 	else if (strcmp(name, "dns.rcode") == 0)
 		*value = res->dns.rcode;
+	else if (strcmp(name, "dns.serial") == 0 && res->dns.has_serial)
+		*value = res->dns.serial;
 	else
 		return -1;
 	return 0;

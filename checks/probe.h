@@ -94,6 +94,8 @@ struct probe_result {
 		bool		 authoritative;	/* AA */
 		bool		 truncated;	/* TC seen (then TCP) */
 		bool		 text_cut;	/* text could not hold all */
+		bool		 has_serial;	/* a SOA in the answer */
+		uint32_t	 serial;		/* its serial */
 		uint16_t	 rcode;		/* extended (RFC 6891) */
 		uint16_t	 answers;	/* records per section */
 		uint16_t	 authority;

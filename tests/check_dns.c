@@ -708,6 +708,7 @@ START_TEST(test_dns_knot_expect_pass)
 {
 	const struct check_conf	*ck;
 	struct outcome		 o;
+	double			 v;
 
 	ck = knot_check("query = \"example.test\"; record = \"MX\"; expect = {"
 	    " answers_include = [\"20 MX2.example.test.\"]; answer = "
@@ -721,6 +722,9 @@ START_TEST(test_dns_knot_expect_pass)
 	    "answer_match = \"all\"; };");
 	run_check(ck, &o);
 	assert_result(&o, PROBE_OK, "");
+	ck_assert_int_eq(probe_result_metric(ck, &o.result, "dns.serial", &v),
+	    0);
+	ck_assert(v == 2026112701.0);
 }
 END_TEST
 
@@ -761,6 +765,8 @@ START_TEST(test_dns_knot_json_and_metrics)
 	    0);
 	ck_assert(v == 0.0);
 	ck_assert(probe_metric_known(&dns_probe_ops, "dns.additional"));
+	ck_assert_int_eq(probe_result_metric(ck, &o.result, "dns.serial", &v),
+	    -1);
 	ck_assert(!probe_metric_known(&dns_probe_ops, "dns.nope"));
 }
 END_TEST
