@@ -193,7 +193,6 @@ struct dns_run {
 	int64_t			 sent;		/* loop clock, this send */
 	int64_t			 asked;		/* loop clock, first send */
 	int			 sync_status;	/* failed inside ares_send() */
-	int			 sync_timeouts;
 };
 
 static struct dns_chans	 dns_chans = LIST_HEAD_INITIALIZER(dns_chans);
@@ -922,11 +921,12 @@ dns_stray(struct dns_run *t)
 
 /* c-ares gave no answer: why. */
 static void
-dns_failed(struct dns_run *t, int status, int timeouts)
+dns_failed(struct dns_run *t, int status)
 {
 	struct probe_result	*res = &t->run->result;
 	char			 q[DNSWIRE_NAME_MAX + 16], d[32];
 	int64_t			 budget;
+	int			 n;
 
 	dns_question(t->conf, q, sizeof(q));
 	if ((status == ARES_ETIMEOUT || status == ARES_ECONNREFUSED) &&
@@ -934,13 +934,18 @@ dns_failed(struct dns_run *t, int status, int timeouts)
 		return;
 	switch (status) {
 	case ARES_ETIMEOUT:
-		/* The budget c-ares was given: see dns_chan_get(). */
+		/*
+		 * c-ares says ETIMEOUT once every try to every server went
+		 * unanswered (its count of timeouts can be lower when a TCP
+		 * connection was lost instead); say what it was given.
+		 */
+		n = t->conf->tries * (t->conf->nservers > 0 ?
+		    t->conf->nservers : 1);
 		budget = (int64_t)t->chan->timeout_ms * ((1 << t->conf->tries) -
 		    1) * (t->conf->nservers > 0 ? t->conf->nservers : 1);
 		probe_result_set(res, PROBE_DNS_TIMEOUT, "%s: no answer from "
 		    "%s over %s in %d %s (%s)", q, dns_where(t),
-		    t->over_tcp ? "TCP" : "UDP", timeouts,
-		    timeouts == 1 ? "try" : "tries",
+		    t->over_tcp ? "TCP" : "UDP", n, n == 1 ? "try" : "tries",
 		    dns_ms_str(budget * 1000, d, sizeof(d)));
 		break;
 	case ARES_ECONNREFUSED:
@@ -1309,6 +1314,7 @@ dns_answered(void *arg, int status, int timeouts, unsigned char *abuf,
 	struct dns_run		*t = arg;
 	struct probe_run	*run = t->run;
 
+	(void)timeouts;		/* see dns_failed() */
 	t->in_ares = false;
 	t->chan->pending--;
 	if (run == NULL) {		/* detached: the run is over */
@@ -1317,7 +1323,6 @@ dns_answered(void *arg, int status, int timeouts, unsigned char *abuf,
 	}
 	if (t->chan->sending == t) {	/* inside ares_send(): see there */
 		t->sync_status = status;
-		t->sync_timeouts = timeouts;
 		return;
 	}
 	run->result.phase[PROBE_PHASE_REQUEST] = loop_time(run->loop) -
@@ -1326,7 +1331,7 @@ dns_answered(void *arg, int status, int timeouts, unsigned char *abuf,
 		probe_result_set(&run->result, PROBE_INTERNAL,
 		    "DNS channel closed while the query was pending");
 	else if (abuf == NULL || alen < 0)
-		dns_failed(t, status, timeouts);
+		dns_failed(t, status);
 	else {
 		dns_judge(t, abuf, (size_t)alen);
 		if (t->in_ares)		/* retrying over TCP */
@@ -1372,7 +1377,7 @@ dns_send(struct dns_run *t, bool tcp)
 	dns_chan_arm(ch);
 	if (t->in_ares)
 		return 0;
-	dns_failed(t, t->sync_status, t->sync_timeouts);
+	dns_failed(t, t->sync_status);
 	return -1;
 }
 

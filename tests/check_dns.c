@@ -207,6 +207,7 @@ enum evil_mode {
 	EVIL_SERVFAIL,
 	EVIL_REFUSED,
 	EVIL_TRUNCATE,		/* TC=1 over UDP, a good answer over TCP */
+	EVIL_TRUNCATE_MUTE,	/* TC=1 over UDP, nothing over TCP */
 	EVIL_WRONG_ID,
 	EVIL_MALFORMED,
 	EVIL_RUNT,
@@ -253,7 +254,8 @@ evil_reply(const struct evil *e, bool tcp, const uint8_t *q, size_t len,
 		out[3] |= e->mode == EVIL_SERVFAIL ? 2 : 5;
 		return n;
 	}
-	if (e->mode == EVIL_TRUNCATE && !tcp) {
+	if ((e->mode == EVIL_TRUNCATE || e->mode == EVIL_TRUNCATE_MUTE) &&
+	    !tcp) {
 		out[2] |= 0x02;
 		return n;
 	}
@@ -313,6 +315,8 @@ evil_tcp_read(struct loop *loop, int fd, unsigned events, void *arg)
 		return;
 	}
 	e->tcp_queries++;
+	if (e->mode == EVIL_TRUNCATE_MUTE)
+		return;
 	len = evil_reply(e, true, q + 2, (size_t)n - 2, out + 2);
 	out[0] = (uint8_t)(len >> 8);
 	out[1] = (uint8_t)len;
@@ -906,6 +910,54 @@ START_TEST(test_dns_truncated_then_tcp)
 }
 END_TEST
 
+/* Truncated over UDP, then silence over TCP: the timeout names TCP. */
+START_TEST(test_dns_truncated_then_tcp_silent)
+{
+	const struct check_conf	*ck;
+	struct outcome		 o;
+	struct evil		 e;
+	char			 want[160];
+
+	evil_start(&e, lp, EVIL_TRUNCATE_MUTE);
+	ck = check_of("server = \"127.0.0.1:%d\"; "
+	    "query = \"www.example.test\";", e.port);
+	run_check(ck, &o);
+	snprintf(want, sizeof(want), "www.example.test. A: no answer from "
+	    "127.0.0.1:%d over TCP in 2 tries (900ms)", e.port);
+	assert_result(&o, PROBE_DNS_TIMEOUT, want);
+	ck_assert(o.result.dns.truncated);
+	ck_assert(!o.result.dns.answered);
+	ck_assert_int_ge(e.tcp_queries, 1);
+	evil_stop(&e);
+}
+END_TEST
+
+/*
+ * The server is a name, and the resolver's DNS never answers: the probe's
+ * deadline ends the resolve phase (the resolver's own tries take longer).
+ */
+START_TEST(test_dns_server_name_unresolved)
+{
+	const struct check_conf	*ck;
+	struct outcome		 o;
+	struct evil		 e;
+	char			 servers[32], err[128];
+
+	evil_start(&e, lp, EVIL_SILENT);
+	snprintf(servers, sizeof(servers), "127.0.0.1:%d", e.port);
+	resolver_free(rs);
+	rs = resolver_new(lp, servers, err, sizeof(err));
+	ck_assert_msg(rs != NULL, "%s", err);
+	ck = check_of("server = \"ns1.example.test\"; "
+	    "query = \"www.example.test\";");
+	run_check(ck, &o);
+	assert_result(&o, PROBE_RESOLVE_FAILED, "resolve DNS server "
+	    "ns1.example.test: no answer within 1s");
+	ck_assert_int_eq(o.result.phase[PROBE_PHASE_REQUEST], -1);
+	evil_stop(&e);
+}
+END_TEST
+
 START_TEST(test_dns_wrong_id)
 {
 	const struct check_conf	*ck;
@@ -1085,6 +1137,8 @@ dns_suite(void)
 	tcase_add_test(tc, test_dns_servfail_refused);
 	tcase_add_test(tc, test_dns_recursion_flag);
 	tcase_add_test(tc, test_dns_truncated_then_tcp);
+	tcase_add_test(tc, test_dns_truncated_then_tcp_silent);
+	tcase_add_test(tc, test_dns_server_name_unresolved);
 	tcase_add_test(tc, test_dns_wrong_id);
 	tcase_add_test(tc, test_dns_malformed_and_runt);
 	tcase_add_test(tc, test_dns_silence);
