@@ -9,8 +9,10 @@
  * them: the startup and summary lines, reload outcomes, and one log line
  * per check state change.  For that it keeps, per check name, whether the
  * check is failing and since when; the table is keyed by name so a reload
- * that keeps a check keeps its state.  Probing, scheduling and parsing
- * belong to the modules it calls.
+ * that keeps a check keeps its state.  Results also go to the alert table
+ * (alert.c), whose state the agent saves at the tick after a transition
+ * (once a second at most) and at stop, and restores at startup.  Probing, scheduling, parsing
+ * and rule logic belong to the modules it calls.
  */
 #include "autoconf.h"
 
@@ -23,13 +25,16 @@
 #include <string.h>
 
 #include "agent.h"
+#include "alert.h"
 #include "config.h"
 #include "log.h"
 #include "loop.h"
+#include "notify.h"
 #include "probe.h"
 #include "resolver.h"
 #include "result.h"
 #include "sched.h"
+#include "state.h"
 #include "xmalloc.h"
 
 /* What the daemon remembers about a check between results. */
@@ -55,7 +60,12 @@ struct agent {
 	struct agent_states		 states;
 	uint64_t			 failed;	/* failed results */
 	bool				 syslog;
+	struct alerts			*alerts;
+	struct loop_timer		 tick;		/* alerts_tick, 1 s */
+	char				 save_err[256]; /* last one logged */
 };
+
+#define AGENT_TICK_US	1000000
 
 /* --once: results wait here so they print in config order. */
 struct agent_once {
@@ -328,6 +338,59 @@ agent_states_rebuild(struct agent_states *t, const struct config *cfg)
 	*t = nt;
 }
 
+/* ---- alerts (daemon) ----------------------------------------------------- */
+
+/* Saves the alert state when it changed; logs a failure once per cause. */
+static void
+agent_save(struct agent *a, bool force)
+{
+	char	err[256];
+
+	if (!force && !alerts_dirty(a->alerts))
+		return;
+	if (alerts_save(a->alerts, err, sizeof(err)) == 0) {
+		if (a->save_err[0] != '\0')
+			log_info("state", "alert state saved again in %s",
+			    a->cfg->agent.state_dir);
+		a->save_err[0] = '\0';
+		return;
+	}
+	if (strcmp(err, a->save_err) != 0)
+		log_warnx("state", "cannot save the alert state: %s (alerts "
+		    "still work; a restart would start them all ok; set "
+		    "agent.state_dir to a writable directory)", err);
+	snprintf(a->save_err, sizeof(a->save_err), "%s", err);
+}
+
+/* A torn or foreign state file is reported and ignored: a clean start. */
+static void
+agent_restore(struct agent *a)
+{
+	struct state_alert	*v;
+	size_t			 n;
+	char			 err[512];
+
+	if (state_load(a->cfg->agent.state_dir, &v, &n, err,
+	    sizeof(err)) == -1) {
+		log_warnx("state", "cannot use the saved alert state (%s); "
+		    "starting with every alert ok", err);
+		return;
+	}
+	if (n > 0)
+		alerts_restore(a->alerts, v, n);
+	free(v);
+}
+
+static void
+agent_tick(struct loop *loop, struct loop_timer *timer, void *arg)
+{
+	struct agent	*a = arg;
+
+	alerts_tick(a->alerts, loop_wallclock());
+	agent_save(a, false);
+	loop_timer_after(loop, timer, AGENT_TICK_US);
+}
+
 /* ---- the daemon ---------------------------------------------------------- */
 
 /*
@@ -379,6 +442,8 @@ agent_result(const struct check_conf *check, const struct probe_result *res,
 	    res->message[0] != '\0' ? ": " : "", res->message);
 	if (failing)
 		a->failed++;
+	/* Saved by the next tick: at most one fsync a second, not per result. */
+	alerts_result(a->alerts, check, res, loop_wallclock());
 	st = agent_states_slot(&a->states, check->name);
 	if (st == NULL || st->name == NULL)
 		return;		/* not in the running config (a late result) */
@@ -429,6 +494,8 @@ agent_reload(struct agent *a)
 	agent_apply_log(a, cfg, false);
 	agent_states_rebuild(&a->states, cfg);
 	sched_set_config(a->sched, cfg);
+	/* The old generation is still alive: removed alerts can be told. */
+	alerts_set_config(a->alerts, cfg, loop_wallclock());
 	config_unref(a->cfg);
 	a->cfg = cfg;
 	log_info("config", "config reloaded: %zu check%s", cfg->nchecks,
@@ -484,6 +551,7 @@ agent_start(struct agent *a)
 	size_t			 i;
 
 	a->loop = loop_new();
+	loop_timer_init(&a->tick, agent_tick, a);
 	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
 		if (loop_signal_add(a->loop, signals[i], agent_signal, a) ==
 		    -1) {
@@ -498,6 +566,10 @@ agent_start(struct agent *a)
 	}
 	a->sched = sched_new(a->loop, a->resolver, agent_result, a);
 	agent_states_rebuild(&a->states, a->cfg);
+	a->alerts = alerts_new(&notify_log_sink);
+	alerts_set_config(a->alerts, a->cfg, loop_wallclock());
+	agent_restore(a);
+	loop_timer_after(a->loop, &a->tick, AGENT_TICK_US);
 	sched_set_config(a->sched, a->cfg);
 	return 0;
 }
@@ -521,9 +593,13 @@ agent_run(const struct agent_options *opt)
 			log_warn("agent", "loop");
 		else
 			rc = 0;
+		agent_save(&a, true);
 		agent_log_summary(&a);
 	}
 	sched_free(a.sched);
+	if (a.loop != NULL)
+		loop_timer_cancel(a.loop, &a.tick);
+	alerts_free(a.alerts);
 	resolver_free(a.resolver);
 	loop_free(a.loop);
 	agent_states_free(&a.states);

@@ -8,7 +8,8 @@
  * glob order), the common keys of a check, the cross-file checks (duplicate
  * names) and the lifetime of a generation.  A check's own keys belong to
  * its kind: config.c hands the group to the kind's conf_parse hook and owns
- * only the release of what it builds.  Every libconfig tree is freed before
+ * only the release of what it builds; likewise the rules and silences
+ * lists are rules_conf.c's.  Every libconfig tree is freed before
  * config_load() returns; the rest of sonde sees only struct config.
  *
  * Errors are collected, never printed: every problem of every file, in file
@@ -37,6 +38,7 @@
 #include "confread.h"
 #include "log.h"
 #include "probe.h"
+#include "rules.h"
 #include "xmalloc.h"
 
 #define CHECK_NAME_MAX		64
@@ -73,11 +75,13 @@ struct loader {
 	char			*lastfile;
 };
 
-static const char *const top_keys[] = { "agent", "defaults", "checks", NULL };
+static const char *const top_keys[] = {
+	"agent", "defaults", "checks", "rules", "silences", NULL
+};
 static const char *const include_top_keys[] = { "checks", NULL };
 static const char *const agent_keys[] = {
 	"name", "state_dir", "max_in_flight", "include", "log",
-	"log_facility", "log_level", NULL
+	"log_facility", "log_level", "digest_threshold", "digest_window", NULL
 };
 static const char *const defaults_keys[] = {
 	"interval", "timeout", "ip_version", NULL
@@ -293,6 +297,8 @@ config_new(const char *path)
 	cfg->default_interval_ms = CONFIG_DEFAULT_INTERVAL_MS;
 	cfg->default_timeout_ms = CONFIG_DEFAULT_TIMEOUT_MS;
 	cfg->default_ip_family = AF_UNSPEC;
+	cfg->agent.digest_threshold = RULES_DEFAULT_DIGEST_THRESHOLD;
+	cfg->agent.digest_window_ms = RULES_DEFAULT_DIGEST_WINDOW_MS;
 	return cfg;
 }
 
@@ -322,6 +328,7 @@ config_free(struct config *cfg)
 	free(cfg->agent.include);
 	free(cfg->agent.name);
 	free(cfg->agent.state_dir);
+	rules_conf_free(cfg);
 	free(cfg->path);
 	free(cfg);
 }
@@ -565,6 +572,11 @@ agent_parse(struct loader *ld, const config_setting_t *g)
 	if (confread_enum(&ld->cr, g, "log_level", false, level_names,
 	    &i) == 1)
 		a->debug = i == 1;
+	if (confread_int(&ld->cr, g, "digest_threshold", false, 1, 100000,
+	    &n) == 1)
+		a->digest_threshold = (int)n;
+	confread_duration(&ld->cr, g, "digest_window", false, 0, 3600000,
+	    &a->digest_window_ms);
 	agent_include(ld, g);
 }
 
@@ -994,7 +1006,8 @@ include_key(struct loader *ld, const config_setting_t *s)
 
 	if (strcmp(name, "checks") == 0)
 		checks_parse(ld, s);
-	else if (strcmp(name, "agent") == 0 || strcmp(name, "defaults") == 0)
+	else if (strcmp(name, "agent") == 0 || strcmp(name, "defaults") == 0 ||
+	    strcmp(name, "rules") == 0 || strcmp(name, "silences") == 0)
 		confread_error(&ld->cr, s, "'%s' is only allowed in the main "
 		    "config file", name);
 	else
@@ -1085,6 +1098,10 @@ main_key(struct loader *ld, const config_setting_t *s)
 			defaults_parse(ld, &ld->cr, s);
 	} else if (strcmp(name, "checks") == 0)
 		checks_parse(ld, s);
+	else if (strcmp(name, "rules") == 0)
+		rules_conf_parse(&ld->cr, s, ld->cfg);
+	else if (strcmp(name, "silences") == 0)
+		rules_conf_silences(&ld->cr, s, ld->cfg);
 	else
 		unknown_key(ld, s, top_keys);
 }
@@ -1213,6 +1230,7 @@ config_load(const char *path, struct config_errors *errs)
 	ld.maindir = main_dir(path);
 	load_main(&ld, path);
 	check_duplicates(&ld);
+	rules_conf_finish(&ld.cr, ld.cfg);
 	free(ld.maindir);
 	free(ld.seen);
 	if (errs->count > before) {

@@ -23,6 +23,8 @@
 #define CONFIG_DEFAULT_MAX_IN_FLIGHT	256
 
 struct probe_ops;
+struct rule_conf;
+struct silence_conf;
 
 enum config_log_target {
 	CONFIG_LOG_STDERR,
@@ -57,6 +59,8 @@ struct agent_conf {
 	int			 debug;		/* log_level = "debug" */
 	char			**include;	/* glob patterns as written */
 	size_t			 ninclude;
+	int			 digest_threshold; /* alerts; see rules.h */
+	int64_t			 digest_window_ms; /* 0: no digest */
 };
 
 struct config {
@@ -70,6 +74,10 @@ struct config {
 	size_t			 nchecks;
 	char			**files;	/* each file read; check->file */
 	size_t			 nfiles;
+	struct rule_conf	*rules;		/* rules.h; never empty */
+	size_t			 nrules;
+	struct silence_conf	*silences;	/* rules.h */
+	size_t			 nsilences;
 };
 
 /* Error lines collected during a load; each "file:line: message". */

@@ -250,8 +250,8 @@ nginx_conf(void)
 	    "  client_body_temp_path %s/t1;\n  proxy_temp_path %s/t2;\n"
 	    "  fastcgi_temp_path %s/t3;\n  uwsgi_temp_path %s/t4;\n"
 	    "  scgi_temp_path %s/t5;\n", pki, pki, pki, pki, pki, pki, pki);
+	testutil_free_ports(ports, V_LAST);
 	for (i = 0; i < V_LAST; i++) {
-		ports[i] = testutil_closed_port();
 		if (vhosts[i].cert == NULL)
 			s = xasprintf("  server { listen 127.0.0.1:%d; "
 			    "return 200 \"ok\\n\"; }\n", ports[i]);

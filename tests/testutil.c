@@ -83,6 +83,18 @@ testutil_closed_port(void)
 	return port;
 }
 
+void
+testutil_free_ports(int *ports, int n)
+{
+	int	fds[256], i;
+
+	ck_assert_int_le(n, 256);
+	for (i = 0; i < n; i++)
+		fds[i] = testutil_listen_tcp(AF_INET, 1, &ports[i]);
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+}
+
 const char *
 testutil_tmpdir(void)
 {

@@ -28,6 +28,11 @@ void	testutil_fake_clock_install(struct loop *loop,
 int	testutil_listen_tcp(int family, int backlog, int *port);
 /* Returns a port on 127.0.0.1 with nothing listening (bound, then closed). */
 int	testutil_closed_port(void);
+/*
+ * Fills ports with n distinct free ports on 127.0.0.1 (all bound at once,
+ * then closed: calling testutil_closed_port() n times may repeat one).
+ */
+void	testutil_free_ports(int *ports, int n);
 
 /* Creates a fresh temporary directory; returns its path (static buffer). */
 const char *testutil_tmpdir(void);

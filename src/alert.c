@@ -1,0 +1,690 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * alert: the alerts of the running config, their lifecycle lines, and the
+ * routing of notifications (silences, dependencies, digest).
+ *
+ * This module owns the table of (rule, check) pairs, what each pair's
+ * channels were last told (so a held notification is reconciled later and
+ * never sent twice), the lifecycle log lines, the digest window and the
+ * mapping to the saved state.  It owns no rule logic (rules.c), no file
+ * format (state.c) and no delivery (the notify sink).  Alerts are stored
+ * check-major: the alerts of check i are first[i] .. first[i + 1].
+ */
+#include "autoconf.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alert.h"
+#include "config.h"
+#include "log.h"
+#include "notify.h"
+#include "probe.h"
+#include "result.h"
+#include "rules.h"
+#include "state.h"
+#include "xmalloc.h"
+
+struct alert {
+	const struct rule_conf	*rule;		/* borrowed from cfg */
+	const struct check_conf	*check;		/* borrowed from cfg */
+	struct rule_state	 st;
+	bool			 told;		/* channels know it fires */
+	int			 status;	/* of the latest result */
+	char			 message[PROBE_MESSAGE_MAX];
+	int64_t			 started;	/* the episode's first */
+	unsigned int		 bad;		/* of the last transition */
+	unsigned int		 of;
+};
+
+struct alert_queued {
+	struct notify_item	 item;
+	uint32_t		 channels;	/* bit per rules_channels[] */
+};
+
+struct alerts {
+	const struct notify_sink *sink;
+	const struct config	*cfg;
+	struct alert		*v;
+	size_t			 n;
+	size_t			*first;		/* nchecks + 1 */
+	bool			*silenced;	/* per silence, last tick */
+	bool			 dirty;
+	/* digest */
+	int64_t			 win_start;	/* 0: no window open */
+	int			 win_count;
+	struct alert_queued	*queue;
+	size_t			 nqueue;
+};
+
+struct alerts *
+alerts_new(const struct notify_sink *sink)
+{
+	struct alerts	*a;
+
+	a = xcalloc(1, sizeof(*a));
+	a->sink = sink;
+	return a;
+}
+
+void
+alerts_free(struct alerts *a)
+{
+	if (a == NULL)
+		return;
+	free(a->v);
+	free(a->first);
+	free(a->silenced);
+	free(a->queue);
+	free(a);
+}
+
+size_t
+alerts_count(const struct alerts *a)
+{
+	return a->n;
+}
+
+bool
+alerts_dirty(const struct alerts *a)
+{
+	return a->dirty;
+}
+
+/* ---- lookup -------------------------------------------------------------- */
+
+/* Returns the index of check in the installed config, or -1. */
+static ptrdiff_t
+alerts_check_index(const struct alerts *a, const struct check_conf *check)
+{
+	uintptr_t	p = (uintptr_t)check, base;
+
+	if (a->cfg == NULL || a->cfg->nchecks == 0)
+		return -1;
+	base = (uintptr_t)a->cfg->checks;
+	if (p >= base && p < base + a->cfg->nchecks * sizeof(*check))
+		return (ptrdiff_t)((p - base) / sizeof(*check));
+	if ((check = config_find_check(a->cfg, check->name)) == NULL)
+		return -1;
+	return check - a->cfg->checks;
+}
+
+static struct alert *
+alerts_find(const struct alerts *a, const char *rule, const char *check)
+{
+	const struct check_conf	*ck;
+	size_t			 i, ci;
+
+	if (a->cfg == NULL || (ck = config_find_check(a->cfg, check)) == NULL)
+		return NULL;
+	ci = (size_t)(ck - a->cfg->checks);
+	for (i = a->first[ci]; i < a->first[ci + 1]; i++)
+		if (strcmp(a->v[i].rule->name, rule) == 0)
+			return &a->v[i];
+	return NULL;
+}
+
+const struct rule_state *
+alerts_state(const struct alerts *a, const char *rule, const char *check,
+    bool *told)
+{
+	struct alert	*al = alerts_find(a, rule, check);
+
+	if (al == NULL)
+		return NULL;
+	if (told != NULL)
+		*told = al->told;
+	return &al->st;
+}
+
+/* Is any alert of the check named name firing? */
+static bool
+alerts_check_firing(const struct alerts *a, const char *name)
+{
+	const struct check_conf	*ck;
+	size_t			 i, ci;
+
+	if ((ck = config_find_check(a->cfg, name)) == NULL)
+		return false;
+	ci = (size_t)(ck - a->cfg->checks);
+	for (i = a->first[ci]; i < a->first[ci + 1]; i++)
+		if (a->v[i].st.state == RULES_FIRING)
+			return true;
+	return false;
+}
+
+static bool
+alerts_depends(const struct rule_conf *rule, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < rule->ndepends; i++)
+		if (strcmp(rule->depends_on[i], name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Why al's notifications must wait, into why; returns false when they
+ * need not.  A check is never held behind itself.
+ */
+static bool
+alerts_held(const struct alerts *a, const struct alert *al, int64_t now,
+    char *why, size_t whylen)
+{
+	const struct silence_conf	*s;
+	size_t				 i;
+
+	for (i = 0; i < a->cfg->nsilences; i++) {
+		s = &a->cfg->silences[i];
+		if (rules_silence_matches(s, al->check->name) &&
+		    rules_silence_active(s, now)) {
+			snprintf(why, whylen, "silence %s:%d", s->file,
+			    s->line);
+			return true;
+		}
+	}
+	for (i = 0; i < al->rule->ndepends; i++) {
+		if (strcmp(al->rule->depends_on[i], al->check->name) != 0 &&
+		    alerts_check_firing(a, al->rule->depends_on[i])) {
+			snprintf(why, whylen, "depends_on %s",
+			    al->rule->depends_on[i]);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* ---- notifications ------------------------------------------------------- */
+
+static uint32_t
+alerts_channel_mask(const struct rule_conf *rule)
+{
+	uint32_t	mask = 0;
+	size_t		i, j;
+
+	for (i = 0; i < rule->nnotify; i++)
+		for (j = 0; rules_channels[j] != NULL; j++)
+			if (strcmp(rules_channels[j], rule->notify[i]) == 0)
+				mask |= UINT32_C(1) << j;
+	return mask;
+}
+
+/* "down/db, down/cache": dependents pending or firing behind check. */
+static void
+alerts_dependents(const struct alerts *a, const struct alert *parent,
+    char *buf, size_t len)
+{
+	const struct alert	*al;
+	size_t			 i, off = 0;
+	int			 w;
+
+	buf[0] = '\0';
+	for (i = 0; i < a->n && off < len; i++) {
+		al = &a->v[i];
+		if (al->st.state == RULES_OK || al->check == parent->check ||
+		    !alerts_depends(al->rule, parent->check->name))
+			continue;
+		w = snprintf(buf + off, len - off, "%s%s/%s", off > 0 ? ", " :
+		    "", al->rule->name, al->check->name);
+		if (w < 0)
+			break;
+		off += (size_t)w;
+	}
+}
+
+static void
+alerts_item(const struct alerts *a, const struct alert *al,
+    enum notify_kind kind, int64_t now, const char *note,
+    struct notify_item *it)
+{
+	const struct rule_state	*st = &al->st;
+
+	memset(it, 0, sizeof(*it));
+	it->kind = kind;
+	snprintf(it->agent, sizeof(it->agent), "%s", a->cfg->agent.name);
+	snprintf(it->rule, sizeof(it->rule), "%s", al->rule->name);
+	snprintf(it->check, sizeof(it->check), "%s", al->check->name);
+	snprintf(it->target, sizeof(it->target), "%s",
+	    al->check->target != NULL ? al->check->target : "");
+	snprintf(it->severity, sizeof(it->severity), "%s",
+	    rules_severity_str(al->rule->severity));
+	snprintf(it->state, sizeof(it->state), "%s",
+	    rules_state_str(st->state));
+	snprintf(it->reason, sizeof(it->reason), "%s",
+	    al->status != PROBE_OK ? probe_status_str(al->status) : "");
+	snprintf(it->message, sizeof(it->message), "%s", al->message);
+	snprintf(it->note, sizeof(it->note), "%s", note != NULL ? note : "");
+	it->at = now;
+	/* Since when: the episode's start, not the last state change. */
+	it->since = al->started != 0 ? al->started : st->since;
+	it->bad = al->bad;
+	it->of = al->of;
+	it->flap_percent = rules_flap_percent(st);
+	if (kind == NOTIFY_FIRING || kind == NOTIFY_RESOLVED ||
+	    kind == NOTIFY_REPEAT)
+		alerts_dependents(a, al, it->dependents,
+		    sizeof(it->dependents));
+}
+
+/* Sends the queued digest, one message per channel. */
+static void
+alerts_flush(struct alerts *a)
+{
+	struct notify_item	*items;
+	size_t			 i, j, n;
+
+	items = xcalloc(a->nqueue + 1, sizeof(*items));
+	for (j = 0; rules_channels[j] != NULL; j++) {
+		for (n = 0, i = 0; i < a->nqueue; i++)
+			if (a->queue[i].channels & (UINT32_C(1) << j))
+				items[n++] = a->queue[i].item;
+		if (n > 0)
+			a->sink->send(a->sink->arg, rules_channels[j], items,
+			    n);
+	}
+	free(items);
+	free(a->queue);
+	a->queue = NULL;
+	a->nqueue = 0;
+	a->win_start = 0;
+	a->win_count = 0;
+}
+
+/* Hands one item to its channels now, or to the digest. */
+static void
+alerts_emit(struct alerts *a, const struct notify_item *it, uint32_t mask,
+    int64_t now)
+{
+	const struct agent_conf	*ac = &a->cfg->agent;
+	size_t			 j;
+
+	if (ac->digest_window_ms > 0) {
+		if (a->win_start != 0 &&
+		    now >= a->win_start + ac->digest_window_ms * 1000)
+			alerts_flush(a);
+		if (a->win_start == 0)
+			a->win_start = now;
+		if (++a->win_count > ac->digest_threshold) {
+			a->queue = xreallocarray(a->queue, a->nqueue + 1,
+			    sizeof(*a->queue));
+			a->queue[a->nqueue].item = *it;
+			a->queue[a->nqueue++].channels = mask;
+			return;
+		}
+	}
+	for (j = 0; rules_channels[j] != NULL; j++)
+		if (mask & (UINT32_C(1) << j))
+			a->sink->send(a->sink->arg, rules_channels[j], it, 1);
+}
+
+/* Sends kind for al unless held; returns true when sent. */
+static bool
+alerts_send(struct alerts *a, struct alert *al, enum notify_kind kind,
+    int64_t now, const char *note)
+{
+	struct notify_item	it;
+	char			why[128], id[2 * NOTIFY_NAME_MAX + 2];
+
+	if (alerts_held(a, al, now, why, sizeof(why))) {
+		snprintf(id, sizeof(id), "%s/%s", al->rule->name,
+		    al->check->name);
+		log_info("alert", "alert %s: %s notification held by %s", id,
+		    notify_kind_str(kind), why);
+		return false;
+	}
+	alerts_item(a, al, kind, now, note, &it);
+	alerts_emit(a, &it, alerts_channel_mask(al->rule), now);
+	return true;
+}
+
+/*
+ * Tells al's channels what its state is now when they were told
+ * something else (after a silence, a parent, or flapping).
+ */
+static void
+alerts_reconcile(struct alerts *a, struct alert *al, int64_t now,
+    const char *note)
+{
+	if (al->st.flapping)
+		return;
+	if (al->st.state == RULES_FIRING && !al->told) {
+		if (alerts_send(a, al, NOTIFY_FIRING, now, note)) {
+			al->told = true;
+			al->st.last_notify = now;
+			a->dirty = true;
+		}
+	} else if (al->st.state != RULES_FIRING && al->told) {
+		if (!al->rule->send_resolved ||
+		    alerts_send(a, al, NOTIFY_RESOLVED, now, note)) {
+			al->told = false;
+			a->dirty = true;
+		}
+	}
+}
+
+static void
+alerts_reconcile_all(struct alerts *a, int64_t now, const char *note)
+{
+	size_t	i;
+
+	for (i = 0; i < a->n; i++)
+		alerts_reconcile(a, &a->v[i], now, note);
+}
+
+/* ---- results ------------------------------------------------------------- */
+
+/* The lifecycle line, e.g. alert=down/db state=firing from=pending ... */
+static void
+alerts_log(const struct alerts *a, const struct alert *al,
+    const struct rules_transition *tr)
+{
+	char		 id[2 * NOTIFY_NAME_MAX + 8], raw[2 * NOTIFY_NAME_MAX];
+	char		 msg[2 * PROBE_MESSAGE_MAX + 3], after[32], extra[64];
+	const char	*state;
+
+	(void)a;
+	snprintf(raw, sizeof(raw), "%s/%s", al->rule->name, al->check->name);
+	log_quote(raw, id, sizeof(id));
+	extra[0] = '\0';
+	if (tr->flap == RULES_FLAP_START) {
+		state = "flapping";
+	} else if (tr->flap == RULES_FLAP_END) {
+		state = "stable";
+		snprintf(extra, sizeof(extra), " now=%s",
+		    rules_state_str(al->st.state));
+	} else if (tr->event == RULES_EV_RESOLVED)
+		state = "resolved";
+	else if (tr->event == RULES_EV_REPEAT) {
+		state = "firing";
+		snprintf(extra, sizeof(extra), " repeat=yes");
+	} else
+		state = rules_state_str(tr->to);
+	log_event("alert", "alert=%s state=%s%s from=%s severity=%s check=%s "
+	    "reason=%s message=%s failed=%u/%u after=%s flap=%.1f", id, state,
+	    extra, rules_state_str(tr->from),
+	    rules_severity_str(al->rule->severity),
+	    log_quote(al->check->name, raw, sizeof(raw)),
+	    al->status != PROBE_OK ? probe_status_str(al->status) : "none",
+	    log_quote(al->message, msg, sizeof(msg)), tr->bad, tr->of,
+	    result_format_us(tr->was_for, after, sizeof(after)),
+	    tr->flap_percent);
+}
+
+/* Routes one transition of al to its channels. */
+static void
+alerts_route(struct alerts *a, struct alert *al,
+    const struct rules_transition *tr, int64_t now)
+{
+	if (tr->flap == RULES_FLAP_START) {
+		alerts_send(a, al, NOTIFY_FLAPPING, now, NULL);
+		return;
+	}
+	if (tr->flap == RULES_FLAP_END) {
+		if (alerts_send(a, al, NOTIFY_STABLE, now, NULL))
+			al->told = al->st.state == RULES_FIRING;
+		return;
+	}
+	if (!tr->notify) {
+		if (tr->event == RULES_EV_RESOLVED && !al->rule->send_resolved)
+			al->told = false;
+		return;
+	}
+	if (tr->event == RULES_EV_FIRING && !al->told)
+		al->told = alerts_send(a, al, NOTIFY_FIRING, now, NULL);
+	else if (tr->event == RULES_EV_RESOLVED && al->told)
+		al->told = !alerts_send(a, al, NOTIFY_RESOLVED, now, NULL);
+	else if (tr->event == RULES_EV_REPEAT && al->told)
+		alerts_send(a, al, NOTIFY_REPEAT, now, NULL);
+}
+
+/* For metric rules the message says the value and the band. */
+static void
+alerts_describe(struct alert *al, const struct probe_result *res,
+    const struct rules_input *in)
+{
+	const struct rule_conf	*r = al->rule;
+
+	al->status = res->status;
+	if (r->when == RULES_WHEN_FAILED || !in->has_value) {
+		snprintf(al->message, sizeof(al->message), "%s", res->message);
+		return;
+	}
+	/* A long probe message is cut; the value and band come first. */
+	if (snprintf(al->message, sizeof(al->message), "%s = %g (fires %s %g, "
+	    "clears %s %g)%s%s", r->metric, in->value,
+	    r->above ? "above" : "below", r->enter,
+	    r->above ? "below" : "above", r->leave,
+	    res->message[0] != '\0' ? "; " : "", res->message) < 0)
+		al->message[0] = '\0';
+}
+
+void
+alerts_result(struct alerts *a, const struct check_conf *check,
+    const struct probe_result *res, int64_t now)
+{
+	struct rules_transition	 tr;
+	struct rules_input	 in;
+	struct alert		*al;
+	ptrdiff_t		 ci;
+	size_t			 i;
+	bool			 parent_changed = false;
+
+	if ((ci = alerts_check_index(a, check)) < 0)
+		return;		/* not in the installed config */
+	for (i = a->first[ci]; i < a->first[ci + 1]; i++) {
+		al = &a->v[i];
+		memset(&in, 0, sizeof(in));
+		in.status = res->status;
+		if (al->rule->when == RULES_WHEN_METRIC)
+			in.has_value = probe_result_metric(al->check, res,
+			    al->rule->metric, &in.value) == 0 &&
+			    isfinite(in.value);
+		alerts_describe(al, res, &in);
+		if (!rules_eval(al->rule, &al->st, &in, now, &tr))
+			continue;
+		alerts_log(a, al, &tr);
+		al->bad = tr.bad;
+		al->of = tr.of;
+		if (tr.from == RULES_OK && tr.to != RULES_OK)
+			al->started = now;
+		if (tr.event != RULES_EV_REPEAT)
+			a->dirty = true;
+		alerts_route(a, al, &tr, now);
+		if (tr.from == RULES_FIRING || tr.to == RULES_FIRING)
+			parent_changed = true;
+	}
+	/* A parent that stopped firing releases what it held. */
+	if (parent_changed)
+		alerts_reconcile_all(a, now, "no longer held by a dependency");
+}
+
+void
+alerts_tick(struct alerts *a, int64_t now)
+{
+	size_t	i;
+	bool	ended = false, on;
+
+	if (a->cfg == NULL)
+		return;
+	for (i = 0; i < a->cfg->nsilences; i++) {
+		on = rules_silence_active(&a->cfg->silences[i], now);
+		if (a->silenced[i] && !on)
+			ended = true;
+		a->silenced[i] = on;
+	}
+	if (ended)
+		alerts_reconcile_all(a, now, "silence ended");
+	if (a->win_start != 0 && now >= a->win_start +
+	    a->cfg->agent.digest_window_ms * 1000) {
+		if (a->nqueue > 0)
+			alerts_flush(a);
+		a->win_start = 0;
+		a->win_count = 0;
+	}
+}
+
+/* ---- configuration and saved state --------------------------------------- */
+
+/* Does a window counted under old mean the same under new? */
+static bool
+alerts_same_condition(const struct rule_conf *o, const struct rule_conf *n)
+{
+	if (o->when != n->when || o->reasons != n->reasons ||
+	    o->of_last != n->of_last)
+		return false;
+	if (o->when == RULES_WHEN_FAILED)
+		return true;
+	return strcmp(o->metric, n->metric) == 0 && o->above == n->above &&
+	    o->enter == n->enter && o->leave == n->leave;
+}
+
+/* The old alert of the same identity, or NULL. */
+static struct alert *
+alerts_old(struct alert *old, size_t nold, const struct alert *al)
+{
+	size_t	i;
+
+	for (i = 0; i < nold; i++)
+		if (old[i].rule != NULL &&
+		    strcmp(old[i].rule->name, al->rule->name) == 0 &&
+		    strcmp(old[i].check->name, al->check->name) == 0)
+			return &old[i];
+	return NULL;
+}
+
+/* A pair the new config no longer has. */
+static void
+alerts_removed(struct alerts *a, struct alert *al, int64_t now)
+{
+	char	id[2 * NOTIFY_NAME_MAX + 8], raw[2 * NOTIFY_NAME_MAX];
+
+	if (al->st.state != RULES_FIRING && !al->told)
+		return;
+	snprintf(raw, sizeof(raw), "%s/%s", al->rule->name, al->check->name);
+	log_event("alert", "alert=%s state=resolved from=%s cause=removed",
+	    log_quote(raw, id, sizeof(id)), rules_state_str(al->st.state));
+	al->st.state = RULES_OK;
+	if (al->told && al->rule->send_resolved)
+		alerts_send(a, al, NOTIFY_RESOLVED, now,
+		    "removed from the configuration");
+	a->dirty = true;
+}
+
+/* Builds the check-major table of cfg. */
+static void
+alerts_build(struct alerts *a, const struct config *cfg, int64_t now)
+{
+	size_t	i, j, n = 0;
+
+	a->first = xcalloc(cfg->nchecks + 1, sizeof(*a->first));
+	a->v = xcalloc(cfg->nchecks * cfg->nrules + 1, sizeof(*a->v));
+	for (i = 0; i < cfg->nchecks; i++) {
+		a->first[i] = n;
+		for (j = 0; j < cfg->nrules; j++) {
+			if (!rules_match(&cfg->rules[j], &cfg->checks[i]))
+				continue;
+			a->v[n].rule = &cfg->rules[j];
+			a->v[n].check = &cfg->checks[i];
+			rules_state_init(&a->v[n].st, now);
+			n++;
+		}
+	}
+	a->first[cfg->nchecks] = n;
+	a->n = n;
+}
+
+void
+alerts_set_config(struct alerts *a, const struct config *cfg, int64_t now)
+{
+	struct alert	*old = a->v, *o;
+	size_t		 nold = a->n, i;
+
+	free(a->first);
+	free(a->silenced);
+	a->cfg = cfg;
+	alerts_build(a, cfg, now);
+	a->silenced = xcalloc(cfg->nsilences + 1, sizeof(*a->silenced));
+	for (i = 0; i < cfg->nsilences; i++)
+		a->silenced[i] = rules_silence_active(&cfg->silences[i], now);
+	for (i = 0; i < a->n; i++) {
+		if ((o = alerts_old(old, nold, &a->v[i])) == NULL)
+			continue;
+		a->v[i].st = o->st;
+		a->v[i].told = o->told;
+		a->v[i].status = o->status;
+		memcpy(a->v[i].message, o->message, sizeof(o->message));
+		if (!alerts_same_condition(o->rule, a->v[i].rule)) {
+			a->v[i].st.window = 0;
+			a->v[i].st.nwindow = 0;
+			a->v[i].st.violating = false;
+		}
+		o->rule = NULL;		/* kept */
+	}
+	/* Removed pairs still point into the old config (not yet freed). */
+	for (i = 0; i < nold; i++)
+		if (old[i].rule != NULL)
+			alerts_removed(a, &old[i], now);
+	free(old);
+}
+
+int
+alerts_save(struct alerts *a, char *err, size_t errlen)
+{
+	struct state_alert	*v;
+	size_t			 i, n;
+	int			 rc;
+
+	if (a->cfg == NULL)
+		return 0;
+	/*
+	 * Only alerts with something to remember: an ok alert that nobody was
+	 * told about restarts as well from scratch (its window aside), and
+	 * 10,000 quiet alerts should not cost a 10,000-entry file.
+	 */
+	v = xcalloc(a->n + 1, sizeof(*v));
+	for (n = 0, i = 0; i < a->n; i++) {
+		if (a->v[i].st.state == RULES_OK && !a->v[i].told &&
+		    !a->v[i].st.flapping)
+			continue;
+		snprintf(v[n].rule, sizeof(v[n].rule), "%s",
+		    a->v[i].rule->name);
+		snprintf(v[n].check, sizeof(v[n].check), "%s",
+		    a->v[i].check->name);
+		v[n].st = a->v[i].st;
+		v[n++].told = a->v[i].told;
+	}
+	rc = state_save(a->cfg->agent.state_dir, a->cfg->agent.name, v, n,
+	    err, errlen);
+	free(v);
+	if (rc == 0)
+		a->dirty = false;
+	return rc;
+}
+
+void
+alerts_restore(struct alerts *a, const struct state_alert *v, size_t n)
+{
+	struct alert	*al;
+	size_t		 i, kept = 0;
+
+	for (i = 0; i < n; i++) {
+		if ((al = alerts_find(a, v[i].rule, v[i].check)) == NULL) {
+			log_info("alert", "saved state of alert %s/%s dropped: "
+			    "no such rule and check in the configuration",
+			    v[i].rule, v[i].check);
+			continue;
+		}
+		al->st = v[i].st;
+		al->told = v[i].told;
+		kept++;
+		if (al->st.state == RULES_FIRING)
+			log_info("alert", "alert %s/%s restored as firing; "
+			    "it is not notified again until it resolves",
+			    v[i].rule, v[i].check);
+	}
+	log_info("alert", "restored the state of %zu of %zu saved alert%s",
+	    kept, n, n == 1 ? "" : "s");
+}

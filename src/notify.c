@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * notify: the notification record and the log channel.
+ *
+ * This module owns how a notification reads in the log: one logfmt line
+ * naming the alert (agent, rule/check), what happened, the reason and
+ * message of the result behind it, how many of the last results failed
+ * and since when; a digest is one line listing every alert it folds.  It
+ * owns no routing (alert.c decides who hears what) and no retry: writing
+ * a log line cannot fail in a way sonde could act on.
+ */
+#include "autoconf.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "notify.h"
+#include "result.h"
+
+#define DIGEST_LIST_MAX	2048
+
+static const char *const notify_kind_names[] = {
+	[NOTIFY_FIRING] = "firing",
+	[NOTIFY_RESOLVED] = "resolved",
+	[NOTIFY_REPEAT] = "repeat",
+	[NOTIFY_FLAPPING] = "flapping",
+	[NOTIFY_STABLE] = "stable",
+};
+_Static_assert(sizeof(notify_kind_names) / sizeof(notify_kind_names[0]) ==
+    NOTIFY_KIND_LAST, "notify_kind_names out of step with the enum");
+
+const char *
+notify_kind_str(enum notify_kind kind)
+{
+	return kind < NOTIFY_KIND_LAST ? notify_kind_names[kind] : "?";
+}
+
+static void
+notify_log_one(const struct notify_item *it)
+{
+	char	id[2 * NOTIFY_NAME_MAX + 8], agent[NOTIFY_TEXT_MAX + 8];
+	char	target[NOTIFY_TEXT_MAX + 8], msg[2 * NOTIFY_TEXT_MAX + 3];
+	char	note[2 * NOTIFY_TEXT_MAX + 3], deps[2 * NOTIFY_TEXT_MAX + 3];
+	char	raw[2 * NOTIFY_NAME_MAX + 2], since[32];
+
+	snprintf(raw, sizeof(raw), "%s/%s", it->rule, it->check);
+	log_quote(raw, id, sizeof(id));
+	log_quote(it->agent, agent, sizeof(agent));
+	log_quote(it->target, target, sizeof(target));
+	log_quote(it->message, msg, sizeof(msg));
+	log_quote(it->note, note, sizeof(note));
+	log_quote(it->dependents, deps, sizeof(deps));
+	result_format_us(it->at - it->since, since, sizeof(since));
+	log_event("notify", "channel=log notification=%s alert=%s state=%s "
+	    "severity=%s agent=%s target=%s reason=%s message=%s "
+	    "failed=%u/%u for=%s%s%s%s%s", notify_kind_str(it->kind), id,
+	    it->state, it->severity, agent, target,
+	    it->reason[0] != '\0' ? it->reason : "none", msg, it->bad, it->of,
+	    since, it->note[0] != '\0' ? " note=" : "",
+	    it->note[0] != '\0' ? note : "",
+	    it->dependents[0] != '\0' ? " held=" : "",
+	    it->dependents[0] != '\0' ? deps : "");
+}
+
+void
+notify_log(const struct notify_item *items, size_t n)
+{
+	char	list[DIGEST_LIST_MAX], q[DIGEST_LIST_MAX + 8];
+	size_t	i, len = 0;
+	int	w;
+
+	if (n == 1) {
+		notify_log_one(&items[0]);
+		return;
+	}
+	list[0] = '\0';
+	for (i = 0; i < n && len < sizeof(list); i++) {
+		w = snprintf(list + len, sizeof(list) - len, "%s%s/%s %s",
+		    i > 0 ? ", " : "", items[i].rule, items[i].check,
+		    notify_kind_str(items[i].kind));
+		if (w < 0)
+			break;
+		len += (size_t)w;
+	}
+	log_event("notify", "channel=log notification=digest count=%zu "
+	    "agent=%s alerts=%s", n, log_quote(items[0].agent, q, 256),
+	    log_quote(list, q + 256, sizeof(q) - 256));
+}
+
+static void
+notify_log_send(void *arg, const char *channel,
+    const struct notify_item *items, size_t n)
+{
+	(void)arg;
+	(void)channel;
+	notify_log(items, n);
+}
+
+const struct notify_sink notify_log_sink = { notify_log_send, NULL };

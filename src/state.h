@@ -1,0 +1,47 @@
+/*
+ * state: alert state on disk, so a restart neither re-fires a firing
+ * alert nor forgets it.
+ *
+ * One file, agent.state_dir/alerts.json: a versioned JSON object
+ *   {"version":1,"agent":"edge-1","saved_at":<wall µs>,
+ *    "alerts":[{"rule":"down","check":"api","state":"firing",...}]}
+ * written to a temporary file, fsync'ed, renamed over the old one and the
+ * directory fsync'ed, so a crash leaves either the old file or the new
+ * one.  A file that is torn, corrupt or of another version is reported
+ * and ignored: sonde starts clean rather than guess.
+ */
+#ifndef SONDE_STATE_H
+#define SONDE_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "notify.h"
+#include "rules.h"
+
+#define STATE_VERSION	1
+#define STATE_FILE	"alerts.json"
+
+/* One alert as saved: its identity and its memory. */
+struct state_alert {
+	char			rule[NOTIFY_NAME_MAX];
+	char			check[NOTIFY_NAME_MAX];
+	struct rule_state	st;
+	bool			told;	/* channels were told it fires */
+};
+
+/*
+ * Writes the n alerts of v to dir/alerts.json atomically.  Returns 0, or
+ * -1 with the reason in err.
+ */
+int	state_save(const char *dir, const char *agent,
+	    const struct state_alert *v, size_t n, char *err, size_t errlen);
+/*
+ * Reads dir/alerts.json into *v (a new array of *n, caller frees).  A
+ * missing file is 0 with *n = 0.  Returns -1 with the reason in err (what
+ * is wrong and where) when the file cannot be used; *v is then NULL.
+ */
+int	state_load(const char *dir, struct state_alert **v, size_t *n,
+	    char *err, size_t errlen);
+
+#endif /* SONDE_STATE_H */
