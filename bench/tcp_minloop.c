@@ -7,14 +7,16 @@
  * wait for EPOLLOUT, getsockopt(SO_ERROR), close.  The close policy is
  * sonde's default (SO_LINGER {1, 0}: an RST, no TIME_WAIT) or, with
  * --close graceful, a FIN close.  Probes are paced like a scheduler paces
- * them: each has a due time, and the loop sleeps until it in epoll_pwait2
- * to the microsecond, as src/loop.c does (--sleep ms: epoll_wait with the
- * timeout rounded up to the millisecond, src/loop.c's fallback), so the
- * wakeup cost per probe is part of the limit too.  With --checks N --interval MS the
- * due times are sonde's own (src/sched.c): check i (from 1) is named
- * --prefix and i zero-padded to --width digits ("t00001"), first runs at
- * FNV-1a-64(name) mod interval, then on a fixed grid; so both loops wake
- * up the same way.  With --rate they are evenly spaced instead.
+ * them: each has a due time, and the loop sleeps until then in
+ * epoll_pwait2 to the microsecond, as src/loop.c does (--sleep ms:
+ * epoll_wait with the timeout rounded up to the millisecond, src/loop.c's
+ * fallback), so the wakeup cost per probe is part of the limit too.
+ *
+ * With --checks N --interval MS the due times are sonde's own
+ * (src/sched.c): check i (from 1) is named --prefix and i zero-padded to
+ * --width digits ("t00001"), first runs at FNV-1a-64(name) mod interval,
+ * then on a fixed grid; so both loops wake up the same way.  With --rate
+ * they are evenly spaced instead.
  *
  * What it reports is its own CPU (getrusage RUSAGE_SELF, user + sys) per
  * completed probe over the window after --warmup, which the bench divides
@@ -76,7 +78,7 @@ struct ml {
 	int			 epfd;
 	struct sockaddr_in	 dst;
 	int			 rst;
-	int			 sleep_ms;	/* epoll_wait, not epoll_pwait2 */
+	int			 sleep_ms;	/* epoll_wait, not pwait2 */
 	int			 epoll_del;	/* EPOLL_CTL_DEL before close */
 	int			 max_in_flight;
 	int64_t			 timeout_us;
@@ -113,6 +115,20 @@ die(const char *what)
 {
 	fprintf(stderr, "tcp_minloop: %s: %s\n", what, strerror(errno));
 	exit(1);
+}
+
+/* Parses a number in [min, max] or exits with the usage. */
+static double
+num_arg(const char *s, double min, double max)
+{
+	char	*end;
+	double	 v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		usage();
+	return v;
 }
 
 static void *
@@ -384,27 +400,28 @@ parse_args(struct ml *m, int argc, char **argv)
 		if (i + 1 >= argc)
 			usage();
 		if (strcmp(argv[i], "--port") == 0)
-			port = atoi(argv[++i]);
+			port = (int)num_arg(argv[++i], 1, 65535);
 		else if (strcmp(argv[i], "--host") == 0)
 			host = argv[++i];
 		else if (strcmp(argv[i], "--rate") == 0)
-			m->rate = atof(argv[++i]);
+			m->rate = num_arg(argv[++i], 0.001, 1e7);
 		else if (strcmp(argv[i], "--checks") == 0)
-			m->ncheck = strtoull(argv[++i], NULL, 10);
+			m->ncheck = (uint64_t)num_arg(argv[++i], 1, 1e7);
 		else if (strcmp(argv[i], "--interval") == 0)
-			interval_ms = atof(argv[++i]);
+			interval_ms = num_arg(argv[++i], 1, 864e5);
 		else if (strcmp(argv[i], "--prefix") == 0)
 			prefix = argv[++i];
 		else if (strcmp(argv[i], "--width") == 0)
-			width = atoi(argv[++i]);
+			width = (int)num_arg(argv[++i], 0, 20);
 		else if (strcmp(argv[i], "--duration") == 0)
-			m->duration = atof(argv[++i]);
+			m->duration = num_arg(argv[++i], 0.001, 864e2);
 		else if (strcmp(argv[i], "--warmup") == 0)
-			m->warmup = atof(argv[++i]);
+			m->warmup = num_arg(argv[++i], 0, 864e2);
 		else if (strcmp(argv[i], "--max-in-flight") == 0)
-			m->max_in_flight = atoi(argv[++i]);
+			m->max_in_flight = (int)num_arg(argv[++i], 1, 1e6);
 		else if (strcmp(argv[i], "--timeout") == 0)
-			m->timeout_us = (int64_t)atoi(argv[++i]) * 1000;
+			m->timeout_us = (int64_t)num_arg(argv[++i], 1, 864e5) *
+			    1000;
 		else if (strcmp(argv[i], "--sleep") == 0) {
 			i++;
 			if (strcmp(argv[i], "us") == 0)
@@ -434,7 +451,7 @@ parse_args(struct ml *m, int argc, char **argv)
 		if (m->ncheck == 0 || interval_ms < 1)
 			usage();
 		m->interval_us = (int64_t)(interval_ms * 1000);
-		ml_offsets(m, prefix, width < 0 || width > 20 ? 0 : width);
+		ml_offsets(m, prefix, width);
 	}
 	m->dst.sin_family = AF_INET;
 	m->dst.sin_port = htons((uint16_t)port);

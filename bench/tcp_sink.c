@@ -42,7 +42,7 @@
 #include <unistd.h>
 
 #define SINK_MAX_EVENTS		256
-#define SINK_ACCEPT_BATCH	256	/* accepts per wakeup, then serve reads */
+#define SINK_ACCEPT_BATCH	256	/* accepts per wakeup, then reads */
 #define SINK_EMFILE_PAUSE_MS	10
 
 /* epoll data for the sink's own fds; connections use their fd (>= 0). */
@@ -73,6 +73,20 @@ usage(void)
 	fprintf(stderr, "usage: tcp_sink [--port N] [--backlog N] "
 	    "[--status FILE]\n");
 	exit(2);
+}
+
+/* Parses an integer in [min, max] or exits with the usage. */
+static int
+int_arg(const char *s, long min, long max)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		usage();
+	return (int)v;
 }
 
 static void
@@ -312,9 +326,9 @@ main(int argc, char **argv)
 	memset(&s, 0, sizeof(s));
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--port") == 0 && i + 1 < argc)
-			port = atoi(argv[++i]);
+			port = int_arg(argv[++i], 0, 65535);
 		else if (strcmp(argv[i], "--backlog") == 0 && i + 1 < argc)
-			backlog = atoi(argv[++i]);
+			backlog = int_arg(argv[++i], 1, 65535);
 		else if (strcmp(argv[i], "--status") == 0 && i + 1 < argc)
 			s.status_path = argv[++i];
 		else
