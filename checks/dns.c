@@ -167,23 +167,6 @@ _Static_assert(sizeof(dns_state_names) / sizeof(dns_state_names[0]) ==
 static int	dns_send(struct dns_run *, bool);
 static void	dns_chan_arm(struct dns_chan *);
 
-/* ---- words --------------------------------------------------------------- */
-
-/* "250ms", "1.5s": short, for messages. */
-static const char *
-dns_ms_str(int64_t us, char *buf, size_t buflen)
-{
-	long long	ms = (long long)((us + 500) / 1000);
-
-	if (ms < 1000)
-		snprintf(buf, buflen, "%lldms", ms);
-	else if (ms % 1000 == 0)
-		snprintf(buf, buflen, "%llds", ms / 1000);
-	else
-		snprintf(buf, buflen, "%lld.%03llds", ms / 1000, ms % 1000);
-	return buf;
-}
-
 /* ---- channels on the loop ------------------------------------------------ */
 
 static void
@@ -582,7 +565,7 @@ dns_failed(struct dns_run *t, int status)
 		probe_result_set(res, PROBE_DNS_TIMEOUT, "%s: no answer from "
 		    "%s over %s in %d %s (%s)", q, dns_where(t),
 		    t->over_tcp ? "TCP" : "UDP", n, n == 1 ? "try" : "tries",
-		    dns_ms_str(budget * 1000, d, sizeof(d)));
+		    probe_format_duration(budget * 1000, d, sizeof(d)));
 		break;
 	case ARES_ECONNREFUSED:
 		probe_result_set(res, PROBE_CONNECT_REFUSED, "%s: %s refused "
@@ -1118,7 +1101,7 @@ dns_expire(struct probe_run *run)
 
 	if (t == NULL)
 		return;
-	dns_ms_str(run->check->timeout_ms * 1000, d, sizeof(d));
+	probe_format_duration(run->check->timeout_ms * 1000, d, sizeof(d));
 	dns_question(t->conf, q, sizeof(q));
 	if (t->state == DNS_RESOLVING) {
 		for (i = 0; i < t->conf->nservers && t->lookup[i] == NULL; i++)
