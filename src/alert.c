@@ -522,10 +522,16 @@ alerts_describe_slo(struct alert *al)
 	config_format_duration(r->short_window_ms, sw, sizeof(sw));
 	config_format_duration(c->window_ms, win, sizeof(win));
 	result_format_us(slo_budget_us(c), bud, sizeof(bud));
+	if (al->budget_left <= 0) {
+		snprintf(al->message, sizeof(al->message), "burn rate %.1fx "
+		    "over %s and %.1fx over %s (fires above %gx); the %s error "
+		    "budget (%s) is spent (%.1f%% left)", al->burn_long, lw,
+		    al->burn_short, sw, r->burn_rate, win, bud,
+		    100.0 * al->budget_left);
+		return;
+	}
 	if (al->exhausted_in < 0)
 		snprintf(ex, sizeof(ex), "not being spent");
-	else if (al->exhausted_in == 0)
-		snprintf(ex, sizeof(ex), "exhausted");
 	else {
 		snprintf(ex, sizeof(ex), "exhausted in ");
 		result_format_us(al->exhausted_in, ex + strlen(ex),
@@ -535,8 +541,7 @@ alerts_describe_slo(struct alert *al)
 	snprintf(al->message, sizeof(al->message), "burn rate %.1fx over %s "
 	    "and %.1fx over %s (fires above %gx); %.1f%% of the %s error "
 	    "budget (%s) left, %s", al->burn_long, lw, al->burn_short, sw,
-	    r->burn_rate, isnan(al->budget_left) ? 100.0 :
-	    100.0 * al->budget_left, win, bud, ex);
+	    r->burn_rate, 100.0 * al->budget_left, win, bud, ex);
 }
 
 /*
@@ -556,6 +561,13 @@ alerts_slo_input(const struct alerts *a, struct alert *al, int64_t now,
 	if (a->slo == NULL ||
 	    (st = slo_table_store(a->slo, al->check->name, &c)) == NULL)
 		return;
+	/*
+	 * A fresh SLO waits for short_window of counts: one failed first
+	 * probe is a 100% error rate, not a fast burn worth a page.
+	 */
+	if (st->first == 0 || now - st->first < al->rule->short_window_ms *
+	    1000)
+		return;
 	bl = slo_store_burn(st, c, now, al->rule->long_window_ms * 1000);
 	bs = slo_store_burn(st, c, now, al->rule->short_window_ms * 1000);
 	al->burn_long = isnan(bl) ? 0 : bl;
@@ -573,9 +585,16 @@ alerts_slo_input(const struct alerts *a, struct alert *al, int64_t now,
 		    al->burn_long);
 	else
 		al->exhausted_in = -1;
+	/*
+	 * The workbook's reset: it fires when both windows burn too fast,
+	 * and stops once the short window no longer does.
+	 */
 	in->has_value = true;
-	in->value = al->burn_long < al->burn_short ? al->burn_long :
-	    al->burn_short;
+	if (al->st.violating)
+		in->value = al->burn_short;
+	else
+		in->value = al->burn_long < al->burn_short ? al->burn_long :
+		    al->burn_short;
 }
 
 /* For metric rules the message says the value and the band. */

@@ -24,6 +24,12 @@
 #include "xmalloc.h"
 
 #define REPORT_CHECK_W_MAX	24
+/*
+ * The daemon saves its counts every minute: a file older than this was
+ * left by a daemon that is not running (or copied), and the time since is
+ * unknown, like a gap between two runs.
+ */
+#define REPORT_STALE_US		(3 * 60 * INT64_C(1000000))
 
 /* One row: a check's figures. */
 struct report_row {
@@ -193,7 +199,7 @@ report_table(FILE *out, const struct report *r, const struct report_row *rows)
 	for (i = 0; i < r->nnames; i++)
 		if (rows[i].unknown_us > 0)
 			fprintf(out, "%s: %s of the last %s unknown (sonde was "
-			    "not running), counted neither good nor bad.\n",
+			    "not running).\n",
 			    rows[i].check, result_format_us(rows[i].unknown_us,
 			    u, sizeof(u)), since);
 }
@@ -280,15 +286,24 @@ report_json(FILE *out, const struct report *r, const struct report_row *row)
 
 /* Loads both files; returns 0 or 2 after saying what is wrong. */
 static int
-report_load(struct report *r, FILE *err)
+report_load(struct report *r, int64_t now, FILE *err)
 {
-	char	buf[512];
+	char	buf[512], ago[32];
+	size_t	i;
 
 	if (slo_file_load(r->opt->state_dir, &r->slo, &r->nslo, &r->saved_at,
 	    buf, sizeof(buf)) == -1) {
 		fprintf(err, "sonde report: cannot use the SLO counts: %s\n",
 		    buf);
 		return 2;
+	}
+	if (r->nslo > 0 && now - r->saved_at > REPORT_STALE_US) {
+		fprintf(err, "sonde report: the SLO counts were saved %s ago "
+		    "(sonde is not running, or this is a copy); the time since "
+		    "counts as unknown\n", result_format_us(now - r->saved_at,
+		    ago, sizeof(ago)));
+		for (i = 0; i < r->nslo; i++)
+			slo_store_unknown(&r->slo[i].store, r->saved_at, now);
 	}
 	if (incident_load(r->opt->state_dir, &r->ev, &r->nev, &r->skipped, buf,
 	    sizeof(buf)) == -1) {
@@ -331,7 +346,7 @@ report_run(const struct report_options *opt, int64_t now, FILE *out,
 
 	memset(&r, 0, sizeof(r));
 	r.opt = opt;
-	if ((rc = report_load(&r, err)) != 0)
+	if ((rc = report_load(&r, now, err)) != 0)
 		goto out;
 	report_names(&r);
 	if ((rc = report_check_names(&r, err)) != 0)
