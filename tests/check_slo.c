@@ -8,11 +8,22 @@
  */
 #include "autoconf.h"
 
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+
 #include <check.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <fcntl.h>
 #include <math.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -685,6 +696,310 @@ START_TEST(test_report_from_state_dir)
 }
 END_TEST
 
+
+/* ---- end to end: the built daemon against a listener we turn off ------- */
+
+#define E2E_INTERVAL_MS	100
+#define E2E_WAIT_MS	10000
+
+/* Check messages are short: the daemon's log goes to stderr instead. */
+#define E2E_ASSERT(d, cond, what) do {					\
+	if (!(cond))							\
+		fprintf(stderr, "# daemon log:\n%s\n", (d)->err);		\
+	ck_assert_msg((cond), "%s", (what));				\
+} while (0)
+
+static int64_t
+wall_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * SEC + ts.tv_nsec / 1000;
+}
+
+struct e2e {
+	pid_t	 pid;
+	int	 errfd;
+	char	*err;
+	size_t	 len;
+	int	 lfd;		/* -1 while "down" */
+	int	 port;
+	int	 accepted;	/* the truth: probes that connected */
+};
+
+/* Reads what the daemon logged so far (waits at most ms). */
+static void
+e2e_read(struct e2e *d, int ms)
+{
+	struct pollfd	 pfd = { .fd = d->errfd, .events = POLLIN };
+	char		 buf[4096];
+	ssize_t		 n;
+
+	if (poll(&pfd, 1, ms) <= 0 || (n = read(d->errfd, buf,
+	    sizeof(buf))) <= 0)
+		return;
+	d->err = xreallocarray(d->err, d->len + (size_t)n + 1, 1);
+	memcpy(d->err + d->len, buf, (size_t)n);
+	d->len += (size_t)n;
+	d->err[d->len] = '\0';
+}
+
+/* Accepts every pending connection (each one a good probe). */
+static void
+e2e_drain(struct e2e *d)
+{
+	int	fd;
+
+	while ((fd = accept4(d->lfd, NULL, NULL, SOCK_NONBLOCK |
+	    SOCK_CLOEXEC)) >= 0) {
+		d->accepted++;
+		close(fd);
+	}
+}
+
+/* Serves (up) or refuses (down) for ms, reading the daemon's log. */
+static void
+e2e_phase(struct e2e *d, bool up, int ms)
+{
+	struct sockaddr_in	sin;
+	int64_t			end = wall_us() + ms * 1000LL;
+	int			one = 1;
+
+	if (up && d->lfd == -1) {
+		d->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		ck_assert(d->lfd >= 0);
+		setsockopt(d->lfd, SOL_SOCKET, SO_REUSEADDR, &one,
+		    sizeof(one));
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((uint16_t)d->port);
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		ck_assert_msg(bind(d->lfd, (struct sockaddr *)&sin,
+		    sizeof(sin)) == 0, "bind: %s", strerror(errno));
+		ck_assert(listen(d->lfd, 64) == 0);
+	} else if (!up && d->lfd != -1) {
+		e2e_drain(d);
+		close(d->lfd);
+		d->lfd = -1;
+	}
+	while (wall_us() < end) {
+		if (d->lfd != -1)
+			e2e_drain(d);
+		e2e_read(d, 5);
+	}
+}
+
+/*
+ * History as slo.json: good results every 0.5 s from 10 to 3 minutes ago,
+ * a budget to spend that stays out of the 2 m burn window.
+ */
+static int
+e2e_seed(const char *dir, const char *conf_path)
+{
+	struct config_errors	 errs;
+	struct config		*cfg;
+	struct slo_table	*t = slo_table_new();
+	int64_t			 now = wall_us(), at;
+	char			 err[256];
+	int			 n = 0;
+
+	memset(&errs, 0, sizeof(errs));
+	ck_assert_ptr_nonnull(cfg = config_load(conf_path, &errs));
+	slo_table_set_config(t, cfg);
+	for (at = now - 10 * MIN; at < now - 3 * MIN; at += SEC / 2, n++)
+		feed(t, NULL, cfg, at, true);
+	ck_assert_int_eq(slo_table_save(t, dir, now, err, sizeof(err)), 0);
+	slo_table_free(t);
+	config_unref(cfg);
+	return n;
+}
+
+static void
+e2e_start(struct e2e *d, const char *conf)
+{
+	const char	*bin = getenv("SONDE_BIN");
+	int		 p[2];
+
+	ck_assert_msg(bin != NULL, "SONDE_BIN is not set (run make check)");
+	ck_assert(pipe(p) == 0);
+	if ((d->pid = fork()) == 0) {
+		dup2(p[1], STDERR_FILENO);
+		close(p[0]);
+		execl(bin, bin, "-c", conf, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	d->errfd = p[0];
+	d->err = xstrdup("");
+}
+
+static void
+e2e_stop(struct e2e *d, uint64_t *probes)
+{
+	const char	*at;
+	int64_t		 end = wall_us() + E2E_WAIT_MS * 1000LL;
+	int		 status;
+
+	ck_assert(kill(d->pid, SIGTERM) == 0);
+	while ((at = strstr(d->err, "event=stopped")) == NULL &&
+	    wall_us() < end)
+		e2e_read(d, 50);
+	ck_assert(waitpid(d->pid, &status, 0) == d->pid);
+	E2E_ASSERT(d, at != NULL && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0, "the daemon did not stop cleanly");
+	ck_assert(sscanf(at, "event=stopped probes=%" SCNu64, probes) == 1);
+	close(d->errfd);
+	if (d->lfd != -1)
+		close(d->lfd);
+}
+
+/* sonde report --json for api; returns the parsed object. */
+static json_t *
+e2e_report(const char *conf)
+{
+	static const char *const args[] = { "report", "-c", NULL, "--since",
+	    "1d", "--check", "api", "--json", NULL };
+	char	*argv[10], *out, *err;
+	json_t	*j;
+	size_t	 i;
+
+	argv[0] = getenv("SONDE_BIN");
+	for (i = 0; i < 9; i++)
+		argv[i + 1] = (char *)(i == 2 ? conf : args[i]);
+
+	ck_assert_msg(testutil_run_cmd(argv, &out, &err, 5000) == 0, "%s",
+	    err);
+	j = json_loads(out, 0, NULL);
+	ck_assert_msg(j != NULL, "%s", out);
+	free(out);
+	free(err);
+	return j;
+}
+
+/* [start, end] of the merged outage of api from the incident log. */
+static int
+e2e_log_outage(const char *dir, int64_t *start, int64_t *end)
+{
+	json_t	*o;
+	char	*path, line[2048];
+	FILE	*fp;
+	int	 open = 0;
+
+	path = xasprintf("%s/%s", dir, INCIDENT_FILE);
+	ck_assert_ptr_nonnull(fp = fopen(path, "r"));
+	*start = INT64_MAX;
+	*end = 0;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		ck_assert_ptr_nonnull(o = json_loads(line, 0, NULL));
+		if (strcmp(json_string_value(json_object_get(o, "event")),
+		    "firing") == 0) {
+			open++;
+			if (json_integer_value(json_object_get(o, "at_us")) <
+			    *start)
+				*start = json_integer_value(json_object_get(o,
+				    "at_us"));
+		} else {
+			open--;
+			*end = json_integer_value(json_object_get(o, "at_us"));
+		}
+		json_decref(o);
+	}
+	fclose(fp);
+	free(path);
+	return open;
+}
+
+/*
+ * 90% over 1 d (10% budget); page at 2x over 2m and 1m.  Slow: off 100 ms
+ * of every second for 4 s (a 1x burn): no page.  Fast: off 3 s: a page.
+ * Then the daemon's counts, sonde report and the incident log agree with
+ * what the listener saw, within one probe per outage.
+ */
+START_TEST(test_slo_daemon_end_to_end)
+{
+	const char	*dir = testutil_tmpdir();
+	struct e2e	 d;
+	json_t		*j;
+	char		*text, *conf;
+	uint64_t	 probes;
+	int64_t		 good, bad, start, end, off_ms = 0;
+	int		 seeded, i, open, noff = 0;
+
+	memset(&d, 0, sizeof(d));
+	d.lfd = -1;
+	d.port = testutil_closed_port();
+	text = xasprintf("agent = { name = \"e2e\"; state_dir = \"%s\"; };\n"
+	    "checks = ( { name = \"api\"; type = \"tcp\"; "
+	    "host = \"127.0.0.1\"; port = %d; interval = \"%dms\"; "
+	    "timeout = \"50ms\"; slo = { objective = 90; window = \"1d\"; "
+	    "}; } );\n"
+	    "rules = ( { name = \"down\"; fire_after = 3; resolve_after = 2; },"
+	    " { name = \"page\"; when = \"slo_burn\"; burn_rate = 2; "
+	    "long_window = \"2m\"; short_window = \"1m\"; } );\n", dir,
+	    d.port, E2E_INTERVAL_MS);
+	conf = testutil_write_file(dir, "sonde.conf", text);
+	seeded = e2e_seed(dir, conf);
+	e2e_phase(&d, true, 0);
+	e2e_start(&d, conf);
+	e2e_phase(&d, true, 1000);
+	E2E_ASSERT(&d, strstr(d.err, "check=api state=ok") != NULL,
+	    "the check never succeeded");
+	for (i = 0; i < 4; i++, noff++, off_ms += 100) {
+		e2e_phase(&d, false, 100);
+		e2e_phase(&d, true, 900);
+	}
+	E2E_ASSERT(&d, strstr(d.err, "alert=page/api state=firing") == NULL,
+	    "paged on a slow burn within budget");
+	e2e_phase(&d, false, 3000);
+	noff++;
+	off_ms += 3000;
+	E2E_ASSERT(&d, strstr(d.err, "alert=page/api state=firing") != NULL &&
+	    strstr(d.err, "notification=firing alert=page/api") != NULL,
+	    "no page on a fast burn");
+	E2E_ASSERT(&d, strstr(d.err, "budget_left=") != NULL &&
+	    strstr(d.err, "of the 1d error budget (2h24m)") != NULL,
+	    "the page does not say the budget");
+	e2e_phase(&d, true, 1000);
+	e2e_stop(&d, &probes);
+	j = e2e_report(conf);
+	good = json_integer_value(json_object_get(j, "good")) - seeded;
+	bad = json_integer_value(json_object_get(j, "bad"));
+	fprintf(stderr, "# e2e: probes=%llu good=%lld (accepted %d) bad=%lld "
+	    "(off %lld ms = %lld probes)\n", (unsigned long long)probes,
+	    (long long)good, d.accepted, (long long)bad, (long long)off_ms,
+	    (long long)(off_ms / E2E_INTERVAL_MS));
+	ck_assert_int_eq(good + bad, (int64_t)probes);
+	ck_assert_int_le(llabs(good - d.accepted), 1);
+	ck_assert_int_le(llabs(bad - off_ms / E2E_INTERVAL_MS), noff);
+	ck_assert_double_eq_tol(json_real_value(json_object_get(j,
+	    "availability")), (double)(seeded + good) /
+	    (double)(seeded + good + bad), 1e-12);
+	ck_assert_double_eq_tol(json_real_value(json_object_get(j,
+	    "error_budget_remaining")), 1 - ((double)(off_ms /
+	    E2E_INTERVAL_MS) / (double)(seeded + probes)) / 0.1,
+	    (double)noff / (double)(seeded + probes) / 0.1);
+	/* The report's incidents are the log's: one outage, two rules. */
+	open = e2e_log_outage(dir, &start, &end);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "incidents")),
+	    1);
+	ck_assert_int_eq(json_integer_value(json_object_get(j,
+	    "open_incidents")), open > 0);
+	if (open == 0)
+		ck_assert_double_eq_tol(json_real_value(json_object_get(j,
+		    "mttr_seconds")), (double)(end - start) / 1e6, 1e-6);
+	else
+		ck_assert(json_real_value(json_object_get(j,
+		    "downtime_seconds")) >= (double)(wall_us() - start) / 1e6 -
+		    5);
+	json_decref(j);
+	free(d.err);
+	free(text);
+	free(conf);
+}
+END_TEST
+
 static Suite *
 slo_suite(void)
 {
@@ -715,6 +1030,10 @@ slo_suite(void)
 	tcase_add_test(tc, test_incident_stats);
 	tcase_add_test(tc, test_incident_rotation);
 	tcase_add_test(tc, test_report_from_state_dir);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("daemon");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_slo_daemon_end_to_end);
 	suite_add_tcase(s, tc);
 	return s;
 }
