@@ -554,7 +554,7 @@ alerts_slo_input(const struct alerts *a, struct alert *al, int64_t now,
 {
 	const struct slo_store	*st;
 	const struct slo_conf	*c;
-	struct slo_figures	 f;
+	uint64_t		 good, bad;
 	double			 bl, bs;
 	int64_t			 win;
 
@@ -572,12 +572,13 @@ alerts_slo_input(const struct alerts *a, struct alert *al, int64_t now,
 	bs = slo_store_burn(st, c, now, al->rule->short_window_ms * 1000);
 	al->burn_long = isnan(bl) ? 0 : bl;
 	al->burn_short = isnan(bs) ? 0 : bs;
-	memset(&f, 0, sizeof(f));
-	slo_store_figures(st, c, now, &f);
-	al->has_slo = true;
-	al->budget_left = isnan(f.budget_left) ? 1.0 : f.budget_left;
-	/* At the long window's rate, the rest lasts left * window / rate. */
+	/* The window's budget: one pass over the coarse ring. */
 	win = c->window_ms * 1000;
+	slo_store_sum(st, now, win, &good, &bad);
+	al->has_slo = true;
+	al->budget_left = good + bad == 0 ? 1.0 : 1.0 - ((double)bad /
+	    (double)(good + bad)) / (1.0 - c->objective / 100.0);
+	/* At the long window's rate, the rest lasts left * window / rate. */
 	if (al->budget_left <= 0)
 		al->exhausted_in = 0;
 	else if (al->burn_long > 0)

@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "probe.h"
+#include "sched.h"
 #include "slo.h"
 #include "state.h"
 #include "xmalloc.h"
@@ -42,9 +43,12 @@ struct slo_entry {
 	struct slo_store	*store;		/* owned */
 };
 
+/* Entries in config order, found by name through an open-addressed index. */
 struct slo_table {
 	struct slo_entry	*v;
 	size_t			 n;
+	size_t			*index;		/* entry + 1; 0: empty */
+	size_t			 cap;		/* a power of 2, > 2n */
 	bool			 dirty;
 };
 
@@ -308,18 +312,40 @@ slo_table_free(struct slo_table *t)
 	if (t == NULL)
 		return;
 	slo_entries_free(t->v, t->n);
+	free(t->index);
 	free(t);
 }
 
+/* A result looks its check up by name: O(1), not a scan of every SLO. */
 static struct slo_entry *
 slo_table_find(const struct slo_table *t, const char *name)
 {
-	size_t	i;
+	size_t	i, mask = t->cap - 1;
 
-	for (i = 0; i < t->n; i++)
-		if (strcmp(t->v[i].name, name) == 0)
-			return &t->v[i];
+	if (t->cap == 0)
+		return NULL;
+	for (i = sched_hash(name) & mask; t->index[i] != 0; i = (i + 1) & mask)
+		if (strcmp(t->v[t->index[i] - 1].name, name) == 0)
+			return &t->v[t->index[i] - 1];
 	return NULL;
+}
+
+static void
+slo_table_index(struct slo_table *t)
+{
+	size_t	i, j, mask;
+
+	free(t->index);
+	for (t->cap = 16; t->cap < 2 * t->n + 1; t->cap *= 2)
+		;
+	t->index = xcalloc(t->cap, sizeof(*t->index));
+	mask = t->cap - 1;
+	for (i = 0; i < t->n; i++) {
+		for (j = sched_hash(t->v[i].name) & mask; t->index[j] != 0;
+		    j = (j + 1) & mask)
+			;
+		t->index[j] = i + 1;
+	}
 }
 
 void
@@ -348,6 +374,7 @@ slo_table_set_config(struct slo_table *t, const struct config *cfg)
 	slo_entries_free(t->v, t->n);
 	t->v = nv;
 	t->n = n;
+	slo_table_index(t);
 }
 
 void
