@@ -12,7 +12,10 @@
  * that keeps a check keeps its state.  Results also go to the alert table
  * (alert.c), whose state the agent saves at the tick after a transition
  * (once a second at most) and at stop, and restores at startup.  Probing, scheduling, parsing
- * and rule logic belong to the modules it calls.
+ * and rule logic belong to the modules it calls.  It also owns the SLO
+ * table (slo.c): each result is counted there before the alerts see it,
+ * the counts are saved every minute and at stop, and restored at startup
+ * with the time it was down counted as unknown.
  */
 #include "autoconf.h"
 

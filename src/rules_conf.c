@@ -333,22 +333,32 @@ rc_slo_keys_unused(struct confread *cr, const config_setting_t *g)
 			    keys[i]);
 }
 
+/* when: "failed" (the default) or "slo_burn" with its keys. */
+static enum rules_when
+rc_when(struct confread *cr, const config_setting_t *g, struct rule_conf *r)
+{
+	int	i;
+
+	r->when = RULES_WHEN_FAILED;
+	if (confread_enum(cr, g, "when", false, when_names, &i) == 1 &&
+	    i == 1)
+		rc_slo_burn(cr, g, r);
+	else
+		rc_slo_keys_unused(cr, g);
+	return r->when;
+}
+
 /* when/reasons or metric with its band. */
 static void
 rc_condition(struct confread *cr, const config_setting_t *g,
     struct rule_conf *r)
 {
 	const config_setting_t	*at;
-	int			 i, ha, hb, hca, hcb;
+	int			 ha, hb, hca, hcb;
 	double			 a = 0, b = 0, ca = 0, cb = 0;
 
-	r->when = RULES_WHEN_FAILED;
-	if (confread_enum(cr, g, "when", false, when_names, &i) == 1 &&
-	    i == 1) {
-		rc_slo_burn(cr, g, r);
+	if (rc_when(cr, g, r) == RULES_WHEN_SLO_BURN)
 		return;
-	}
-	rc_slo_keys_unused(cr, g);
 	rc_reasons(cr, g, r);
 	if (confread_string(cr, g, "metric", false, &r->metric) != 1)
 		return;

@@ -705,7 +705,7 @@ END_TEST
 /* Check messages are short: the daemon's log goes to stderr instead. */
 #define E2E_ASSERT(d, cond, what) do {					\
 	if (!(cond))							\
-		fprintf(stderr, "# daemon log:\n%s\n", (d)->err);		\
+		fprintf(stderr, "# daemon log:\n%s\n", (d)->err);	\
 	ck_assert_msg((cond), "%s", (what));				\
 } while (0)
 
