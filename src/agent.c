@@ -417,14 +417,22 @@ agent_slo_save(struct agent *a, bool force)
 static void
 agent_slo_restore(struct agent *a)
 {
-	char	err[512];
+	char	err[512], gapbuf[32];
+	int64_t	gap = 0;
+	size_t	n = 0;
 
-	if (slo_table_count(a->slo) > 0 && slo_table_restore(a->slo,
-	    a->cfg->agent.state_dir, loop_wallclock(), err,
-	    sizeof(err)) == -1)
+	a->slo_saved = loop_now(a->loop);
+	if (slo_table_count(a->slo) == 0)
+		return;
+	if (slo_table_restore(a->slo, a->cfg->agent.state_dir,
+	    loop_wallclock(), &gap, &n, err, sizeof(err)) == -1)
 		log_warnx("state", "cannot use the saved SLO counts (%s); "
 		    "every error budget starts afresh", err);
-	a->slo_saved = loop_now(a->loop);
+	else if (n > 0)
+		log_info("state", "restored the SLO counts of %zu of %zu "
+		    "check%s; %s since they were saved counts as unknown", n,
+		    slo_table_count(a->slo), slo_table_count(a->slo) == 1 ?
+		    "" : "s", result_format_us(gap, gapbuf, sizeof(gapbuf)));
 }
 
 static void

@@ -714,24 +714,29 @@ slo_file_load(const char *dir, struct slo_saved **v, size_t *n,
 
 int
 slo_table_restore(struct slo_table *t, const char *dir, int64_t now,
-    char *err, size_t errlen)
+    int64_t *gap, size_t *restored, char *err, size_t errlen)
 {
 	struct slo_saved	*v;
 	struct slo_entry	*e;
 	int64_t			 saved_at;
-	size_t			 i, n;
+	size_t			 i, n, kept = 0;
 
 	if (slo_file_load(dir, &v, &n, &saved_at, err, errlen) == -1)
 		return -1;
+	if (gap != NULL)
+		*gap = n > 0 && now > saved_at ? now - saved_at : 0;
 	for (i = 0; i < n; i++) {
 		e = slo_table_find(t, v[i].check);
 		if (e == NULL || e->conf.window_ms != v[i].conf.window_ms)
 			continue;
 		*e->store = v[i].store;
+		kept++;
 		/* Down since the save: neither good nor bad. */
 		if (now > saved_at)
 			slo_store_unknown(e->store, saved_at, now);
 	}
+	if (restored != NULL)
+		*restored = kept;
 	free(v);
 	return 0;
 }

@@ -167,11 +167,13 @@ int	slo_table_save(struct slo_table *t, const char *dir, int64_t now,
 	    char *err, size_t errlen);
 /*
  * Reads dir/slo.json into the stores of the same name and window; the
- * time since it was saved is counted as unknown up to now.  A missing
- * file is 0.  Returns -1 with err when the file cannot be used.
+ * time since it was saved is counted as unknown up to now (*gap, if not
+ * NULL: that time, 0 without a file).  *restored (if not NULL) counts the
+ * stores restored.  A missing file is 0.  Returns -1 with err when the
+ * file cannot be used.
  */
 int	slo_table_restore(struct slo_table *t, const char *dir, int64_t now,
-	    char *err, size_t errlen);
+	    int64_t *gap, size_t *restored, char *err, size_t errlen);
 
 /* ---- the file ---- */
 

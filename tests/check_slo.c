@@ -472,6 +472,8 @@ START_TEST(test_slo_table_save_restore_gap)
 	struct slo_table	*t = slo_table_new(), *u = slo_table_new();
 	struct slo_figures	 f, g;
 	char			 err[256];
+	int64_t			 gap;
+	size_t			 n;
 
 	cfg = load(dir, CHECK_SLO("slo = { objective = 99.9; };"), &errs);
 	ck_assert_ptr_nonnull(cfg);
@@ -483,8 +485,10 @@ START_TEST(test_slo_table_save_restore_gap)
 	    0);
 	ck_assert(!slo_table_dirty(t));
 	slo_table_set_config(u, cfg);
-	ck_assert_int_eq(slo_table_restore(u, dir, T0 + 4 * HOUR, err,
-	    sizeof(err)), 0);
+	ck_assert_int_eq(slo_table_restore(u, dir, T0 + 4 * HOUR, &gap, &n,
+	    err, sizeof(err)), 0);
+	ck_assert_int_eq(gap, 3 * HOUR);
+	ck_assert_uint_eq(n, 1);
 	slo_table_figures(t, 0, T0 + 4 * HOUR, &f);
 	slo_table_figures(u, 0, T0 + 4 * HOUR, &g);
 	ck_assert_str_eq(g.check, "api");
@@ -497,7 +501,8 @@ START_TEST(test_slo_table_save_restore_gap)
 	ck_assert_uint_eq(g.good, 1);
 	/* A torn file is an error, not a crash. */
 	free(testutil_write_file(dir, SLO_FILE, "{\"version\":1,\"sav"));
-	ck_assert_int_eq(slo_table_restore(u, dir, T0, err, sizeof(err)), -1);
+	ck_assert_int_eq(slo_table_restore(u, dir, T0, NULL, NULL, err,
+	    sizeof(err)), -1);
 	ck_assert_msg(strstr(err, SLO_FILE) != NULL, "%s", err);
 	slo_table_free(t);
 	slo_table_free(u);
@@ -946,6 +951,8 @@ START_TEST(test_slo_daemon_end_to_end)
 	e2e_phase(&d, true, 1000);
 	E2E_ASSERT(&d, strstr(d.err, "check=api state=ok") != NULL,
 	    "the check never succeeded");
+	E2E_ASSERT(&d, strstr(d.err, "restored the SLO counts of 1 of 1 check;"
+	    " ") != NULL, "the seeded SLO counts were not restored");
 	for (i = 0; i < 4; i++, noff++, off_ms += 100) {
 		e2e_phase(&d, false, 100);
 		e2e_phase(&d, true, 900);
