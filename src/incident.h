@@ -3,7 +3,7 @@
  * JSON line in agent.state_dir/incidents.jsonl, and what it says per
  * check (incidents, MTTR, MTBF, longest outage).
  *
- * A line is appended (O_APPEND, fdatasync) at each firing and resolved
+ * A line is appended (one O_APPEND write, no fsync) at each firing and resolved
  * transition, whether or not a channel heard of it (silences hold
  * notifications, not incidents).  When the file would pass
  * INCIDENT_ROTATE_BYTES it is renamed to incidents.jsonl.1 (replacing the
