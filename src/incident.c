@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "incident.h"
+#include "result.h"
 #include "xmalloc.h"
 
 struct incident_span {
@@ -50,13 +51,20 @@ incident_line(const struct incident_event *ev)
 	char	 at[64], *txt;
 
 	incident_iso(ev->at, at, sizeof(at));
-	o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s}",
-	    "event", ev->resolved ? "resolved" : "firing", "at", at,
-	    "at_us", (json_int_t)ev->at, "agent", ev->agent, "rule", ev->rule,
-	    "check", ev->check, "severity", ev->severity, "reason", ev->reason,
-	    "message", ev->message);
+	o = json_pack("{s:s, s:s, s:I}", "event", ev->resolved ? "resolved" :
+	    "firing", "at", at, "at_us", (json_int_t)ev->at);
 	if (o == NULL)
 		return NULL;
+	/* A probe's message may quote the network: made valid UTF-8. */
+	if (result_json_set_string(o, "agent", ev->agent) == -1 ||
+	    result_json_set_string(o, "rule", ev->rule) == -1 ||
+	    result_json_set_string(o, "check", ev->check) == -1 ||
+	    result_json_set_string(o, "severity", ev->severity) == -1 ||
+	    result_json_set_string(o, "reason", ev->reason) == -1 ||
+	    result_json_set_string(o, "message", ev->message) == -1) {
+		json_decref(o);
+		return NULL;
+	}
 	if (ev->resolved) {
 		json_object_set_new(o, "fired_at_us", json_integer(ev->since));
 		json_object_set_new(o, "duration_seconds",

@@ -621,6 +621,30 @@ START_TEST(test_incident_rotation)
 }
 END_TEST
 
+/* A message quoting bad bytes from the network still makes a line. */
+START_TEST(test_incident_bad_utf8)
+{
+	const char		*dir = testutil_tmpdir();
+	struct incident_event	 ev, *v;
+	size_t			 n, skipped;
+	char			 err[256];
+
+	memset(&ev, 0, sizeof(ev));
+	snprintf(ev.rule, sizeof(ev.rule), "down");
+	snprintf(ev.check, sizeof(ev.check), "ssh");
+	snprintf(ev.message, sizeof(ev.message), "reply \"SSH-1.99\xff\xfe\"");
+	ev.at = T0;
+	ck_assert_int_eq(incident_append(dir, &ev, INCIDENT_ROTATE_BYTES, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(incident_load(dir, &v, &n, &skipped, err,
+	    sizeof(err)), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(v[0].message, "reply \"SSH-1.99\xef\xbf\xbd\xef"
+	    "\xbf\xbd\"");
+	free(v);
+}
+END_TEST
+
 /* ---- sonde report ------------------------------------------------------ */
 
 /* Runs report_run() into a string (caller frees); *rc its status. */
@@ -1036,6 +1060,7 @@ slo_suite(void)
 	tc = tcase_create("incidents_and_report");
 	tcase_add_test(tc, test_incident_stats);
 	tcase_add_test(tc, test_incident_rotation);
+	tcase_add_test(tc, test_incident_bad_utf8);
 	tcase_add_test(tc, test_report_from_state_dir);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("daemon");
