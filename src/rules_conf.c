@@ -300,12 +300,19 @@ rc_slo_burn(struct confread *cr, const config_setting_t *g,
 		confread_error(cr, g, "rule '%s': when = \"slo_burn\" takes "
 		    "burn_rate, long_window and short_window, not 'metric' or "
 		    "'reasons'", r->name);
-	if ((at = config_setting_get_member(g, "burn_rate")) != NULL &&
-	    rc_threshold(cr, g, "burn_rate", &r->burn_rate) == 1 &&
-	    r->burn_rate <= 0)
-		confread_error(cr, at, "'burn_rate' must be above 0 (1 spends "
-		    "the budget exactly over the SLO window), got %g",
-		    r->burn_rate);
+	if ((at = config_setting_get_member(g, "burn_rate")) != NULL) {
+		if (config_setting_type(at) == CONFIG_TYPE_FLOAT)
+			r->burn_rate = config_setting_get_float(at);
+		else if (config_setting_type(at) == CONFIG_TYPE_INT ||
+		    config_setting_type(at) == CONFIG_TYPE_INT64)
+			r->burn_rate = (double)config_setting_get_int64(at);
+		else
+			r->burn_rate = -1;
+		if (!(r->burn_rate > 0))
+			confread_error(cr, at, "'burn_rate' must be a number "
+			    "above 0 such as 14.4 (1 spends the budget exactly "
+			    "over the SLO window)");
+	}
 	confread_duration(cr, g, "long_window", false, 60000,
 	    SLO_WINDOW_MAX_MS, &r->long_window_ms);
 	confread_duration(cr, g, "short_window", false, 60000,

@@ -336,7 +336,10 @@ static const struct {
 	  "burn_rate = 3; } );\n", "'burn_rate' needs when = \"slo_burn\"" },
 	{ CHECK_SLO("slo = { objective = 99; };") "rules = ( { name = \"p\"; "
 	  "when = \"slo_burn\"; burn_rate = 0; } );\n",
-	  "'burn_rate' must be above 0" },
+	  "'burn_rate' must be a number above 0 such as 14.4" },
+	{ CHECK_SLO("slo = { objective = 99; };") "rules = ( { name = \"p\"; "
+	  "when = \"slo_burn\"; burn_rate = \"5m\"; } );\n",
+	  "'burn_rate' must be a number above 0 such as 14.4" },
 	{ CHECK_SLO("slo = { objective = 99; };") "rules = ( { name = \"p\"; "
 	  "when = \"slo_burn\"; long_window = \"5m\"; short_window = \"1h\"; "
 	  "} );\n", "'short_window' must not be longer than 'long_window'" },
