@@ -105,6 +105,7 @@ struct probe_tls {
 	char			 sans[192];	/* "DNS:a, DNS:b, IP:..." */
 	char			 verify[96];	/* "ok" or OpenSSL's words */
 };
+#define PROBE_DNS_TEXT_MAX	1024	/* answer records, presentation form */
 
 struct probe_result {
 	enum probe_status	 status;
@@ -116,6 +117,19 @@ struct probe_result {
 		char		 address[PROBE_ADDRESS_MAX]; /* "" if none */
 	}			 tcp;
 	struct probe_tls	 tls;
+	struct {
+		bool		 answered;	/* an answer was read */
+		bool		 authoritative;	/* AA */
+		bool		 truncated;	/* TC seen (then TCP) */
+		bool		 text_cut;	/* text could not hold all */
+		bool		 has_serial;	/* a SOA in the answer */
+		uint32_t	 serial;		/* its serial */
+		uint16_t	 rcode;		/* extended (RFC 6891) */
+		uint16_t	 answers;	/* records per section */
+		uint16_t	 authority;
+		uint16_t	 additional;
+		char		 text[PROBE_DNS_TEXT_MAX]; /* lines */
+	}			 dns;
 };
 
 typedef void (*probe_done_cb)(struct probe_run *run, void *arg);

@@ -54,6 +54,8 @@
 #include "resolver.h"
 #include "xmalloc.h"
 
+#define RESOLVER_ON_FREE_MAX	4
+
 enum resolver_qstate {
 	RESOLVER_Q_ARES,	/* inside c-ares; its callback is pending */
 	RESOLVER_Q_RETRY6,	/* no A record: the AAAA lookup is queued */
@@ -87,6 +89,11 @@ struct resolver {
 	int			*fds;		/* sockets watched for c-ares */
 	size_t			 nfds;
 	size_t			 fdcap;
+	struct {
+		void	(*cb)(void *);
+		void	*arg;
+	}			 on_free[RESOLVER_ON_FREE_MAX];
+	size_t			 non_free;
 	bool			 delivering;	/* in resolver_deliver() */
 	bool			 dying;		/* resolver_free() was called */
 };
@@ -593,9 +600,12 @@ void
 resolver_free(struct resolver *r)
 {
 	struct resolver_query	*q;
+	size_t			 i;
 
 	if (r == NULL || r->dying)
 		return;
+	for (i = 0; i < r->non_free; i++)
+		r->on_free[i].cb(r->on_free[i].arg);
 	r->dying = true;
 	/* Each pending callback runs with ARES_EDESTRUCTION and frees. */
 	if (r->channel != NULL)
@@ -657,4 +667,19 @@ resolver_cancel(struct resolver_query *q)
 	case RESOLVER_Q_DELIVERING:
 		break;			/* freed when its callback returns */
 	}
+}
+
+int
+resolver_on_free(struct resolver *r, void (*cb)(void *), void *arg)
+{
+	size_t	i;
+
+	for (i = 0; i < r->non_free; i++)
+		if (r->on_free[i].cb == cb && r->on_free[i].arg == arg)
+			return 0;
+	if (r->non_free == RESOLVER_ON_FREE_MAX)
+		return -1;
+	r->on_free[r->non_free].cb = cb;
+	r->on_free[r->non_free++].arg = arg;
+	return 0;
 }

@@ -78,6 +78,14 @@ struct resolver_query *resolver_lookup(struct resolver *r, const char *host,
 		    int family, resolver_cb cb, void *arg);
 /* Detaches q: its callback will not run.  NULL is a no-op. */
 void		 resolver_cancel(struct resolver_query *q);
+/*
+ * Calls cb(arg) first thing in resolver_free(), once: for state other
+ * modules keep per resolver and loop (the dns check's c-ares channels).
+ * Registering the same (cb, arg) again is a no-op.  Returns 0, or -1 when
+ * every slot is taken.
+ */
+int		 resolver_on_free(struct resolver *r, void (*cb)(void *),
+		    void *arg);
 
 /*
  * Parses host as an address literal: "192.0.2.1", "2001:db8::1",
