@@ -12,7 +12,10 @@
  * that keeps a check keeps its state.  Results also go to the alert table
  * (alert.c), whose state the agent saves at the tick after a transition
  * (once a second at most) and at stop, and restores at startup.  Probing, scheduling, parsing
- * and rule logic belong to the modules it calls.
+ * and rule logic belong to the modules it calls.  It also owns the SLO
+ * table (slo.c): each result is counted there before the alerts see it,
+ * the counts are saved every minute and at stop, and restored at startup
+ * with the time it was down counted as unknown.
  */
 #include "autoconf.h"
 
@@ -34,6 +37,7 @@
 #include "resolver.h"
 #include "result.h"
 #include "sched.h"
+#include "slo.h"
 #include "state.h"
 #include "xmalloc.h"
 
@@ -63,9 +67,14 @@ struct agent {
 	struct alerts			*alerts;
 	struct loop_timer		 tick;		/* alerts_tick, 1 s */
 	char				 save_err[256]; /* last one logged */
+	struct slo_table		*slo;
+	int64_t				 slo_saved;	/* loop clock */
+	char				 slo_err[256];	/* last one logged */
 };
 
 #define AGENT_TICK_US	1000000
+/* SLO counts are saved this often (and at stop): a crash loses at most it. */
+#define AGENT_SLO_SAVE_US	(60 * 1000000LL)
 
 /* --once: results wait here so they print in config order. */
 struct agent_once {
@@ -381,6 +390,51 @@ agent_restore(struct agent *a)
 	free(v);
 }
 
+/* Saves the SLO counts when due (or forced); logs a failure once. */
+static void
+agent_slo_save(struct agent *a, bool force)
+{
+	char	err[256];
+
+	if (slo_table_count(a->slo) == 0 || (!force &&
+	    (!slo_table_dirty(a->slo) ||
+	    loop_now(a->loop) - a->slo_saved < AGENT_SLO_SAVE_US)))
+		return;
+	a->slo_saved = loop_now(a->loop);
+	if (slo_table_save(a->slo, a->cfg->agent.state_dir, loop_wallclock(),
+	    err, sizeof(err)) == 0) {
+		a->slo_err[0] = '\0';
+		return;
+	}
+	if (strcmp(err, a->slo_err) != 0)
+		log_warnx("state", "cannot save the SLO counts: %s (a restart "
+		    "would lose the error budget; set agent.state_dir to a "
+		    "writable directory)", err);
+	snprintf(a->slo_err, sizeof(a->slo_err), "%s", err);
+}
+
+/* The saved counts come back; the time the agent was down is unknown. */
+static void
+agent_slo_restore(struct agent *a)
+{
+	char	err[512], gapbuf[32];
+	int64_t	gap = 0;
+	size_t	n = 0;
+
+	a->slo_saved = loop_now(a->loop);
+	if (slo_table_count(a->slo) == 0)
+		return;
+	if (slo_table_restore(a->slo, a->cfg->agent.state_dir,
+	    loop_wallclock(), &gap, &n, err, sizeof(err)) == -1)
+		log_warnx("state", "cannot use the saved SLO counts (%s); "
+		    "every error budget starts afresh", err);
+	else if (n > 0)
+		log_info("state", "restored the SLO counts of %zu of %zu "
+		    "check%s; %s since they were saved counts as unknown", n,
+		    slo_table_count(a->slo), slo_table_count(a->slo) == 1 ?
+		    "" : "s", result_format_us(gap, gapbuf, sizeof(gapbuf)));
+}
+
 static void
 agent_tick(struct loop *loop, struct loop_timer *timer, void *arg)
 {
@@ -388,6 +442,7 @@ agent_tick(struct loop *loop, struct loop_timer *timer, void *arg)
 
 	alerts_tick(a->alerts, loop_wallclock());
 	agent_save(a, false);
+	agent_slo_save(a, false);
 	loop_timer_after(loop, timer, AGENT_TICK_US);
 }
 
@@ -443,6 +498,7 @@ agent_result(const struct check_conf *check, const struct probe_result *res,
 	if (failing)
 		a->failed++;
 	/* Saved by the next tick: at most one fsync a second, not per result. */
+	slo_table_result(a->slo, check, res, loop_wallclock());
 	alerts_result(a->alerts, check, res, loop_wallclock());
 	st = agent_states_slot(&a->states, check->name);
 	if (st == NULL || st->name == NULL)
@@ -493,6 +549,7 @@ agent_reload(struct agent *a)
 	config_errors_free(&errs);
 	agent_apply_log(a, cfg, false);
 	agent_states_rebuild(&a->states, cfg);
+	slo_table_set_config(a->slo, cfg);
 	sched_set_config(a->sched, cfg);
 	/* The old generation is still alive: removed alerts can be told. */
 	alerts_set_config(a->alerts, cfg, loop_wallclock());
@@ -567,6 +624,11 @@ agent_start(struct agent *a)
 	a->sched = sched_new(a->loop, a->resolver, agent_result, a);
 	agent_states_rebuild(&a->states, a->cfg);
 	a->alerts = alerts_new(&notify_log_sink);
+	a->slo = slo_table_new();
+	slo_table_set_config(a->slo, a->cfg);
+	agent_slo_restore(a);
+	alerts_set_slo(a->alerts, a->slo);
+	alerts_set_incidents(a->alerts, true);
 	alerts_set_config(a->alerts, a->cfg, loop_wallclock());
 	agent_restore(a);
 	loop_timer_after(a->loop, &a->tick, AGENT_TICK_US);
@@ -594,12 +656,14 @@ agent_run(const struct agent_options *opt)
 		else
 			rc = 0;
 		agent_save(&a, true);
+		agent_slo_save(&a, true);
 		agent_log_summary(&a);
 	}
 	sched_free(a.sched);
 	if (a.loop != NULL)
 		loop_timer_cancel(a.loop, &a.tick);
 	alerts_free(a.alerts);
+	slo_table_free(a.slo);
 	resolver_free(a.resolver);
 	loop_free(a.loop);
 	agent_states_free(&a.states);

@@ -19,11 +19,13 @@
 
 #include "alert.h"
 #include "config.h"
+#include "incident.h"
 #include "log.h"
 #include "notify.h"
 #include "probe.h"
 #include "result.h"
 #include "rules.h"
+#include "slo.h"
 #include "state.h"
 #include "xmalloc.h"
 
@@ -37,6 +39,12 @@ struct alert {
 	int64_t			 started;	/* the episode's first */
 	unsigned int		 bad;		/* of the last transition */
 	unsigned int		 of;
+	/* slo_burn rules: the figures of the latest result */
+	bool			 has_slo;
+	double			 budget_left;
+	int64_t			 exhausted_in;
+	double			 burn_long;
+	double			 burn_short;
 };
 
 struct alert_queued {
@@ -57,6 +65,10 @@ struct alerts {
 	int			 win_count;
 	struct alert_queued	*queue;
 	size_t			 nqueue;
+	/* SLOs and the incident log (alerts_set_slo, alerts_set_incidents) */
+	const struct slo_table	*slo;
+	bool			 incidents;
+	char			 incident_err[256]; /* last one logged */
 };
 
 struct alerts *
@@ -79,6 +91,18 @@ alerts_free(struct alerts *a)
 	free(a->silenced);
 	free(a->queue);
 	free(a);
+}
+
+void
+alerts_set_slo(struct alerts *a, const struct slo_table *slo)
+{
+	a->slo = slo;
+}
+
+void
+alerts_set_incidents(struct alerts *a, bool on)
+{
+	a->incidents = on;
 }
 
 size_t
@@ -263,6 +287,13 @@ alerts_item(const struct alerts *a, const struct alert *al,
 	it->bad = al->bad;
 	it->of = al->of;
 	it->flap_percent = rules_flap_percent(st);
+	if (al->has_slo) {
+		it->has_slo = 1;
+		it->budget_left = al->budget_left;
+		it->exhausted_in = al->exhausted_in;
+		it->burn_long = al->burn_long;
+		it->burn_short = al->burn_short;
+	}
 	if (kind == NOTIFY_FIRING || kind == NOTIFY_RESOLVED ||
 	    kind == NOTIFY_REPEAT)
 		alerts_dependents(a, al, it->dependents,
@@ -374,6 +405,42 @@ alerts_reconcile_all(struct alerts *a, int64_t now, const char *note)
 		alerts_reconcile(a, &a->v[i], now, note);
 }
 
+/* ---- the incident log ---------------------------------------------------- */
+
+/* Appends al's firing or resolution; a failure is logged once per cause. */
+static void
+alerts_incident(struct alerts *a, const struct alert *al, bool resolved,
+    int64_t now, int64_t fired_at)
+{
+	struct incident_event	ev;
+	char			err[256];
+
+	if (!a->incidents)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.resolved = resolved;
+	snprintf(ev.agent, sizeof(ev.agent), "%s", a->cfg->agent.name);
+	snprintf(ev.rule, sizeof(ev.rule), "%s", al->rule->name);
+	snprintf(ev.check, sizeof(ev.check), "%s", al->check->name);
+	snprintf(ev.severity, sizeof(ev.severity), "%s",
+	    rules_severity_str(al->rule->severity));
+	snprintf(ev.reason, sizeof(ev.reason), "%s",
+	    al->status != PROBE_OK ? probe_status_str(al->status) : "");
+	snprintf(ev.message, sizeof(ev.message), "%s", al->message);
+	ev.at = now;
+	ev.since = resolved ? fired_at : 0;
+	if (incident_append(a->cfg->agent.state_dir, &ev,
+	    INCIDENT_ROTATE_BYTES, err, sizeof(err)) == 0) {
+		a->incident_err[0] = '\0';
+		return;
+	}
+	if (strcmp(err, a->incident_err) != 0)
+		log_warnx("alert", "cannot append to the incident log: %s "
+		    "(alerts still work; sonde report will miss this "
+		    "incident)", err);
+	snprintf(a->incident_err, sizeof(a->incident_err), "%s", err);
+}
+
 /* ---- results ------------------------------------------------------------- */
 
 /* The lifecycle line, e.g. alert=down/db state=firing from=pending ... */
@@ -440,6 +507,97 @@ alerts_route(struct alerts *a, struct alert *al,
 		alerts_send(a, al, NOTIFY_REPEAT, now, NULL);
 }
 
+/*
+ * "burn rate 20.0x over 1h and 25.0x over 5m (fires above 14.4x); 71.2%
+ * of the 30d error budget left (43m12s), exhausted in 14h54m at this rate"
+ */
+static void
+alerts_describe_slo(struct alert *al)
+{
+	const struct rule_conf	*r = al->rule;
+	const struct slo_conf	*c = al->check->slo;
+	char			 lw[32], sw[32], win[32], ex[48], bud[32];
+
+	config_format_duration(r->long_window_ms, lw, sizeof(lw));
+	config_format_duration(r->short_window_ms, sw, sizeof(sw));
+	config_format_duration(c->window_ms, win, sizeof(win));
+	result_format_us(slo_budget_us(c), bud, sizeof(bud));
+	if (al->budget_left <= 0) {
+		snprintf(al->message, sizeof(al->message), "burn rate %.1fx "
+		    "over %s and %.1fx over %s (fires above %gx); the %s error "
+		    "budget (%s) is spent (%.1f%% left)", al->burn_long, lw,
+		    al->burn_short, sw, r->burn_rate, win, bud,
+		    100.0 * al->budget_left);
+		return;
+	}
+	if (al->exhausted_in < 0)
+		snprintf(ex, sizeof(ex), "not being spent");
+	else {
+		snprintf(ex, sizeof(ex), "exhausted in ");
+		result_format_us(al->exhausted_in, ex + strlen(ex),
+		    sizeof(ex) - strlen(ex));
+		strncat(ex, " at this rate", sizeof(ex) - strlen(ex) - 1);
+	}
+	snprintf(al->message, sizeof(al->message), "burn rate %.1fx over %s "
+	    "and %.1fx over %s (fires above %gx); %.1f%% of the %s error "
+	    "budget (%s) left, %s", al->burn_long, lw, al->burn_short, sw,
+	    r->burn_rate, 100.0 * al->budget_left, win, bud, ex);
+}
+
+/*
+ * The lower of the two burn rates, and the budget, into al and in.  No
+ * result in a window is no burn: 0.
+ */
+static void
+alerts_slo_input(const struct alerts *a, struct alert *al, int64_t now,
+    struct rules_input *in)
+{
+	const struct slo_store	*st;
+	const struct slo_conf	*c;
+	uint64_t		 good, bad;
+	double			 bl, bs;
+	int64_t			 win;
+
+	if (a->slo == NULL ||
+	    (st = slo_table_store(a->slo, al->check->name, &c)) == NULL)
+		return;
+	/*
+	 * A fresh SLO waits for short_window of counts: one failed first
+	 * probe is a 100% error rate, not a fast burn worth a page.
+	 */
+	if (st->first == 0 || now - st->first < al->rule->short_window_ms *
+	    1000)
+		return;
+	bl = slo_store_burn(st, c, now, al->rule->long_window_ms * 1000);
+	bs = slo_store_burn(st, c, now, al->rule->short_window_ms * 1000);
+	al->burn_long = isnan(bl) ? 0 : bl;
+	al->burn_short = isnan(bs) ? 0 : bs;
+	/* The window's budget: one pass over the coarse ring. */
+	win = c->window_ms * 1000;
+	slo_store_sum(st, now, win, &good, &bad);
+	al->has_slo = true;
+	al->budget_left = good + bad == 0 ? 1.0 : 1.0 - ((double)bad /
+	    (double)(good + bad)) / (1.0 - c->objective / 100.0);
+	/* At the long window's rate, the rest lasts left * window / rate. */
+	if (al->budget_left <= 0)
+		al->exhausted_in = 0;
+	else if (al->burn_long > 0)
+		al->exhausted_in = (int64_t)(al->budget_left * (double)win /
+		    al->burn_long);
+	else
+		al->exhausted_in = -1;
+	/*
+	 * The workbook's reset: it fires when both windows burn too fast,
+	 * and stops once the short window no longer does.
+	 */
+	in->has_value = true;
+	if (al->st.violating)
+		in->value = al->burn_short;
+	else
+		in->value = al->burn_long < al->burn_short ? al->burn_long :
+		    al->burn_short;
+}
+
 /* For metric rules the message says the value and the band. */
 static void
 alerts_describe(struct alert *al, const struct probe_result *res,
@@ -448,6 +606,10 @@ alerts_describe(struct alert *al, const struct probe_result *res,
 	const struct rule_conf	*r = al->rule;
 
 	al->status = res->status;
+	if (r->when == RULES_WHEN_SLO_BURN) {
+		alerts_describe_slo(al);
+		return;
+	}
 	if (r->when == RULES_WHEN_FAILED || !in->has_value) {
 		snprintf(al->message, sizeof(al->message), "%s", res->message);
 		return;
@@ -482,6 +644,8 @@ alerts_result(struct alerts *a, const struct check_conf *check,
 			in.has_value = probe_result_metric(al->check, res,
 			    al->rule->metric, &in.value) == 0 &&
 			    isfinite(in.value);
+		else if (al->rule->when == RULES_WHEN_SLO_BURN)
+			alerts_slo_input(a, al, now, &in);
 		alerts_describe(al, res, &in);
 		if (!rules_eval(al->rule, &al->st, &in, now, &tr))
 			continue;
@@ -490,6 +654,10 @@ alerts_result(struct alerts *a, const struct check_conf *check,
 		al->of = tr.of;
 		if (tr.from == RULES_OK && tr.to != RULES_OK)
 			al->started = now;
+		if (tr.event == RULES_EV_FIRING ||
+		    tr.event == RULES_EV_RESOLVED)
+			alerts_incident(a, al, tr.event == RULES_EV_RESOLVED,
+			    now, now - tr.was_for);
 		if (tr.event != RULES_EV_REPEAT)
 			a->dirty = true;
 		alerts_route(a, al, &tr, now);
@@ -537,6 +705,10 @@ alerts_same_condition(const struct rule_conf *o, const struct rule_conf *n)
 		return false;
 	if (o->when == RULES_WHEN_FAILED)
 		return true;
+	if (o->when == RULES_WHEN_SLO_BURN)
+		return o->burn_rate == n->burn_rate &&
+		    o->long_window_ms == n->long_window_ms &&
+		    o->short_window_ms == n->short_window_ms;
 	return strcmp(o->metric, n->metric) == 0 && o->above == n->above &&
 	    o->enter == n->enter && o->leave == n->leave;
 }
@@ -566,6 +738,8 @@ alerts_removed(struct alerts *a, struct alert *al, int64_t now)
 	snprintf(raw, sizeof(raw), "%s/%s", al->rule->name, al->check->name);
 	log_event("alert", "alert=%s state=resolved from=%s cause=removed",
 	    log_quote(raw, id, sizeof(id)), rules_state_str(al->st.state));
+	if (al->st.state == RULES_FIRING)
+		alerts_incident(a, al, true, now, al->st.since);
 	al->st.state = RULES_OK;
 	if (al->told && al->rule->send_resolved)
 		alerts_send(a, al, NOTIFY_RESOLVED, now,

@@ -36,6 +36,7 @@ struct config;
 struct notify_sink;
 struct probe_result;
 struct rule_state;
+struct slo_table;
 struct state_alert;
 
 /* Returns a new empty table; sink is borrowed for its lifetime. */
@@ -59,6 +60,17 @@ void		 alerts_result(struct alerts *a, const struct check_conf *check,
  * is over is sent.  Call about once a second.
  */
 void		 alerts_tick(struct alerts *a, int64_t now);
+/*
+ * Borrows slo (until the next call or alerts_free) for the burn rates of
+ * when = "slo_burn" rules; without it those rules never fire.  Feed the
+ * result to slo_table_result() before alerts_result().
+ */
+void		 alerts_set_slo(struct alerts *a, const struct slo_table *slo);
+/*
+ * With on, every firing and resolved transition is appended to the
+ * incident log in agent.state_dir (incident.h); off by default.
+ */
+void		 alerts_set_incidents(struct alerts *a, bool on);
 /* Returns the number of alerts (pairs) of the installed config. */
 size_t		 alerts_count(const struct alerts *a);
 /*

@@ -39,6 +39,7 @@
 #include "log.h"
 #include "probe.h"
 #include "rules.h"
+#include "slo.h"
 #include "xmalloc.h"
 
 #define CHECK_NAME_MAX		64
@@ -87,7 +88,11 @@ static const char *const defaults_keys[] = {
 	"interval", "timeout", "ip_version", NULL
 };
 static const char *const check_keys[] = {
-	"name", "type", "interval", "timeout", "ip_version", "labels", NULL
+	"name", "type", "interval", "timeout", "ip_version", "labels", "slo",
+	NULL
+};
+static const char *const slo_keys[] = {
+	"objective", "window", "latency", NULL
 };
 static const char *const ip_names[] = { "4", "6", "any", NULL };
 static const int ip_families[] = { AF_INET, AF_INET6, AF_UNSPEC };
@@ -308,6 +313,7 @@ check_free(struct check_conf *ck)
 	free(ck->name);
 	free(ck->labels);	/* with its strings */
 	free(ck->target);
+	free(ck->slo);
 	if (ck->kind_conf != NULL && ck->ops != NULL)
 		ck->ops->conf_free(ck->kind_conf);
 }
@@ -923,6 +929,64 @@ check_kind(struct loader *ld, const config_setting_t *g,
 	ck->target = NULL;
 }
 
+/* The objective as a percentage strictly between 0 and 100. */
+static int
+check_slo_objective(struct loader *ld, const config_setting_t *o,
+    double *out)
+{
+	if (config_setting_type(o) == CONFIG_TYPE_FLOAT)
+		*out = config_setting_get_float(o);
+	else if (config_setting_type(o) == CONFIG_TYPE_INT ||
+	    config_setting_type(o) == CONFIG_TYPE_INT64)
+		*out = (double)config_setting_get_int64(o);
+	else {
+		confread_error(&ld->cr, o, "slo: 'objective' must be a "
+		    "percentage such as 99.9, got %s", confread_type_name(o));
+		return -1;
+	}
+	if (*out <= 0 || *out >= 100) {
+		confread_error(&ld->cr, o, "slo: 'objective' must be above 0 "
+		    "and below 100 (a percentage such as 99.9), got %g", *out);
+		return -1;
+	}
+	return 0;
+}
+
+/* slo = { objective = 99.9; window = "30d"; latency = "300ms"; } */
+static void
+check_slo(struct loader *ld, const config_setting_t *g,
+    struct check_conf *ck)
+{
+	const config_setting_t	*b, *o;
+	struct slo_conf		 c;
+
+	if (confread_group(&ld->cr, g, "slo", false, &b) != 1)
+		return;
+	confread_check_keys(&ld->cr, b, slo_keys, "slo");
+	memset(&c, 0, sizeof(c));
+	c.window_ms = SLO_DEFAULT_WINDOW_MS;
+	if ((o = config_setting_get_member(b, "objective")) == NULL) {
+		confread_error(&ld->cr, b, "slo: 'objective' is required (a "
+		    "percentage such as 99.9)");
+		return;
+	}
+	if (check_slo_objective(ld, o, &c.objective) == -1)
+		return;
+	if (confread_duration(&ld->cr, b, "window", false, SLO_WINDOW_MIN_MS,
+	    SLO_WINDOW_MAX_MS, &c.window_ms) == -1)
+		return;
+	if (c.window_ms % SLO_WINDOW_MIN_MS != 0) {
+		confread_error(&ld->cr, config_setting_get_member(b, "window"),
+		    "slo: 'window' must be whole days such as \"30d\"");
+		return;
+	}
+	if (confread_duration(&ld->cr, b, "latency", false, 1,
+	    SLO_WINDOW_MIN_MS, &c.latency_ms) == -1)
+		return;
+	ck->slo = xmalloc(sizeof(*ck->slo));
+	*ck->slo = c;
+}
+
 static void
 check_parse(struct loader *ld, const config_setting_t *g)
 {
@@ -943,6 +1007,7 @@ check_parse(struct loader *ld, const config_setting_t *g)
 	if (confread_enum(&ld->cr, g, "ip_version", false, ip_names, &i) == 1)
 		ck->ip_family = ip_families[i];
 	check_labels(ld, g, ck);
+	check_slo(ld, g, ck);
 	if (ck->ops != NULL)
 		check_kind(ld, g, ck);
 }

@@ -25,6 +25,7 @@
 struct probe_ops;
 struct rule_conf;
 struct silence_conf;
+struct slo_conf;
 
 enum config_log_target {
 	CONFIG_LOG_STDERR,
@@ -48,6 +49,7 @@ struct check_conf {
 	size_t			 nlabels;
 	char			*target;	/* set by the kind */
 	void			*kind_conf;	/* owned, ops->conf_free() */
+	struct slo_conf		*slo;		/* owned; NULL: no SLO */
 };
 
 struct agent_conf {

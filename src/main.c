@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /*
  * Only for LIBCONFIG_VER_*: libconfig has no run-time version call.  The
@@ -36,6 +37,8 @@
 #include <pcre2.h>
 
 #include "agent.h"
+#include "config.h"
+#include "report.h"
 #include "xmalloc.h"
 
 #define MAIN_CONFIG_DEFAULT	SYSCONFDIR "/sonde/sonde.conf"
@@ -72,6 +75,8 @@ main_help(void)
 	printf("usage: sonde [-d] [-c FILE] [-f]\n"
 	    "       sonde -t [-c FILE]\n"
 	    "       sonde --once [-c FILE] [--check NAME]... [--json]\n"
+	    "       sonde report [-c FILE | --state-dir DIR] [--since 7d]\n"
+	    "                    [--check NAME]... [--json]\n"
 	    "       sonde --version | --help\n"
 	    "\n"
 	    "Runs the checks of FILE on their intervals, in the foreground, "
@@ -91,13 +96,20 @@ main_help(void)
 	    "      --json         with --once: one JSON object per line, "
 	    "not a table\n"
 	    "  -d, --debug        log at debug level (every result)\n"
+
 	    "  -V, --version      print the version and the libraries' "
 	    "versions\n"
 	    "  -h, --help         print this help\n"
 	    "\n"
 	    "Exit status: 0 ok; 1 a check failed (--once) or a runtime "
 	    "error;\n"
-	    "2 a usage or configuration error.\n", MAIN_CONFIG_DEFAULT);
+	    "2 a usage or configuration error.\n"
+	    "\n"
+	    "sonde report prints availability, error budget, incidents, MTTR "
+	    "and MTBF\n"
+	    "per check from state_dir (the config's, or --state-dir DIR) "
+	    "alone; --since\n"
+	    "is the period (default 7d).\n", MAIN_CONFIG_DEFAULT);
 }
 
 static void
@@ -213,6 +225,108 @@ main_parse(int argc, char *argv[], struct agent_options *opt,
 	return main_validate(argc, argv, opt, *mode, test, once);
 }
 
+/* ---- sonde report ------------------------------------------------------- */
+
+enum {
+	MAIN_REPORT_SINCE = 256,
+	MAIN_REPORT_CHECK,
+	MAIN_REPORT_JSON,
+	MAIN_REPORT_STATE_DIR
+};
+
+static const struct option main_report_options[] = {
+	{ "config",	required_argument,	NULL,	'c' },
+	{ "since",	required_argument,	NULL,	MAIN_REPORT_SINCE },
+	{ "check",	required_argument,	NULL,	MAIN_REPORT_CHECK },
+	{ "json",	no_argument,		NULL,	MAIN_REPORT_JSON },
+	{ "state-dir",	required_argument,	NULL,	MAIN_REPORT_STATE_DIR },
+	{ NULL,		0,			NULL,	0 }
+};
+
+/* Fills ro (and *config) from report's argv; returns -1 or the status. */
+static int
+main_report_parse(int argc, char *argv[], struct report_options *ro,
+    const char **config)
+{
+	char	err[128];
+	int	c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:", main_report_options,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			*config = optarg;
+			break;
+		case MAIN_REPORT_SINCE:
+			if (config_parse_duration(optarg, &ro->since_ms, err,
+			    sizeof(err)) == -1 || ro->since_ms <= 0)
+				return main_usage_error("--since '%s': %s",
+				    optarg, ro->since_ms <= 0 ? "must be a "
+				    "duration above 0 such as 7d" : err);
+			break;
+		case MAIN_REPORT_CHECK:
+			ro->checks = xreallocarray(ro->checks, ro->nchecks + 1,
+			    sizeof(*ro->checks));
+			ro->checks[ro->nchecks++] = optarg;
+			break;
+		case MAIN_REPORT_JSON:
+			ro->json = true;
+			break;
+		case MAIN_REPORT_STATE_DIR:
+			ro->state_dir = optarg;
+			break;
+		default:
+			return main_bad_option(c, argv);
+		}
+	}
+	if (optind < argc)
+		return main_usage_error("unexpected argument '%s'",
+		    argv[optind]);
+	return -1;
+}
+
+/* sonde report: figures from state_dir (the config's, or --state-dir). */
+static int
+main_report(int argc, char *argv[])
+{
+	struct report_options	 ro;
+	struct config_errors	 errs;
+	struct config		*cfg = NULL;
+	struct timespec		 ts;
+	const char		*config = MAIN_CONFIG_DEFAULT;
+	size_t			 i;
+	int			 rc;
+
+	memset(&ro, 0, sizeof(ro));
+	ro.since_ms = REPORT_DEFAULT_SINCE_MS;
+	if ((rc = main_report_parse(argc, argv, &ro, &config)) != -1)
+		goto out;
+	if (ro.state_dir == NULL) {
+		memset(&errs, 0, sizeof(errs));
+		cfg = config_load(config, &errs);
+		for (i = 0; i < errs.count; i++)
+			fprintf(stderr, "%s\n", errs.lines[i]);
+		config_errors_free(&errs);
+		if (cfg == NULL) {
+			fprintf(stderr, "sonde report: %s: cannot load the "
+			    "configuration (or give --state-dir DIR)\n",
+			    config);
+			rc = 2;
+			goto out;
+		}
+		ro.state_dir = cfg->agent.state_dir;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rc = report_run(&ro, (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000,
+	    stdout, stderr);
+out:
+	config_unref(cfg);
+	free(ro.checks);
+	return rc;
+}
+
 /*
  * A service manager or CI may start us with 0, 1 or 2 closed; the first
  * socket would then get that number, and log lines would go into a
@@ -241,6 +355,10 @@ main(int argc, char *argv[])
 	memset(&opt, 0, sizeof(opt));
 	opt.config_path = MAIN_CONFIG_DEFAULT;
 	opt.foreground = true;
+	if (argc > 1 && strcmp(argv[1], "report") == 0) {
+		rc = main_report(argc - 1, argv + 1);
+		goto done;
+	}
 	if ((rc = main_parse(argc, argv, &opt, &mode)) != -1)
 		goto done;
 

@@ -43,7 +43,7 @@ notify_log_one(const struct notify_item *it)
 	char	id[2 * NOTIFY_NAME_MAX + 8], agent[NOTIFY_TEXT_MAX + 8];
 	char	target[NOTIFY_TEXT_MAX + 8], msg[2 * NOTIFY_TEXT_MAX + 3];
 	char	note[2 * NOTIFY_TEXT_MAX + 3], deps[2 * NOTIFY_TEXT_MAX + 3];
-	char	raw[2 * NOTIFY_NAME_MAX + 2], since[32];
+	char	raw[2 * NOTIFY_NAME_MAX + 2], since[32], slo[128], ex[32];
 
 	snprintf(raw, sizeof(raw), "%s/%s", it->rule, it->check);
 	log_quote(raw, id, sizeof(id));
@@ -53,15 +53,22 @@ notify_log_one(const struct notify_item *it)
 	log_quote(it->note, note, sizeof(note));
 	log_quote(it->dependents, deps, sizeof(deps));
 	result_format_us(it->at - it->since, since, sizeof(since));
+	slo[0] = '\0';
+	if (it->has_slo)
+		snprintf(slo, sizeof(slo), " budget_left=%.4f exhausted_in=%s "
+		    "burn_long=%.2f burn_short=%.2f", it->budget_left,
+		    it->exhausted_in < 0 ? "never" : result_format_us(
+		    it->exhausted_in, ex, sizeof(ex)), it->burn_long,
+		    it->burn_short);
 	log_event("notify", "channel=log notification=%s alert=%s state=%s "
 	    "severity=%s agent=%s target=%s reason=%s message=%s "
-	    "failed=%u/%u for=%s%s%s%s%s", notify_kind_str(it->kind), id,
+	    "failed=%u/%u for=%s%s%s%s%s%s", notify_kind_str(it->kind), id,
 	    it->state, it->severity, agent, target,
 	    it->reason[0] != '\0' ? it->reason : "none", msg, it->bad, it->of,
 	    since, it->note[0] != '\0' ? " note=" : "",
 	    it->note[0] != '\0' ? note : "",
 	    it->dependents[0] != '\0' ? " held=" : "",
-	    it->dependents[0] != '\0' ? deps : "");
+	    it->dependents[0] != '\0' ? deps : "", slo);
 }
 
 void

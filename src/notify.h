@@ -44,6 +44,12 @@ struct notify_item {
 	unsigned int	 bad;		/* violations of the last */
 	unsigned int	 of;		/* results */
 	double		 flap_percent;
+	/* slo_burn rules: the budget and the rates behind the alert */
+	int		 has_slo;
+	double		 budget_left;	/* fraction of the window's budget */
+	int64_t		 exhausted_in;	/* µs at the current rate; -1: never */
+	double		 burn_long;	/* burn rate over the long window */
+	double		 burn_short;
 };
 
 /*

@@ -89,6 +89,7 @@ rules_violation(const struct rule_conf *rule, const struct rule_state *st,
 		return rule->reasons == 0 ||
 		    (rule->reasons & (UINT64_C(1) << in->status)) != 0;
 	}
+	/* slo_burn: the value is the lower of the two burn rates. */
 	if (!in->has_value)
 		return st->violating;
 	if (rule->above) {
@@ -304,6 +305,9 @@ rules_match(const struct rule_conf *rule, const struct check_conf *check)
 		if (j == check->nlabels)
 			return false;
 	}
+	/* An slo_burn rule applies only to checks with an SLO. */
+	if (rule->when == RULES_WHEN_SLO_BURN)
+		return check->slo != NULL;
 	/* A metric rule applies only to kinds that measure the metric. */
 	return rule->when != RULES_WHEN_METRIC ||
 	    probe_metric_known(check->ops, rule->metric);

@@ -48,7 +48,8 @@ struct confread;
 
 enum rules_when {
 	RULES_WHEN_FAILED,	/* the probe failed (reasons, if set) */
-	RULES_WHEN_METRIC	/* a metric crossed its band */
+	RULES_WHEN_METRIC,	/* a metric crossed its band */
+	RULES_WHEN_SLO_BURN	/* the SLO's burn rate over both windows */
 };
 
 enum rules_severity {
@@ -111,6 +112,10 @@ struct rule_conf {
 	size_t			 ndepends;
 	double			 flap_high;	/* 0: flap detection off */
 	double			 flap_low;
+	/* RULES_WHEN_SLO_BURN: fires when both burn rates exceed burn_rate */
+	double			 burn_rate;
+	int64_t			 long_window_ms;
+	int64_t			 short_window_ms;
 };
 
 /* A silence: notifications for matching checks are held while active. */
@@ -203,6 +208,19 @@ const char *rules_severity_str(enum rules_severity sev);
 #define RULES_DEFAULT_RESOLVE_AFTER	2
 #define RULES_DEFAULT_DIGEST_THRESHOLD	5
 #define RULES_DEFAULT_DIGEST_WINDOW_MS	60000
+/*
+ * The SRE workbook's multiwindow, multi-burn-rate alerts, added for SLO
+ * checks when no rule has when = "slo_burn": page at 14.4x over 1 h and
+ * 5 m (2% of a 30 d budget in an hour), ticket at 6x over 6 h and 30 m.
+ */
+#define RULES_SLO_PAGE_NAME		"slo_page"
+#define RULES_SLO_PAGE_BURN		14.4
+#define RULES_SLO_PAGE_LONG_MS		(60 * 60000)
+#define RULES_SLO_PAGE_SHORT_MS		(5 * 60000)
+#define RULES_SLO_TICKET_NAME		"slo_ticket"
+#define RULES_SLO_TICKET_BURN		6.0
+#define RULES_SLO_TICKET_LONG_MS	(6 * 60 * 60000)
+#define RULES_SLO_TICKET_SHORT_MS	(30 * 60000)
 
 /* The channel names a rule may notify; "log" is always there. */
 extern const char *const rules_channels[];

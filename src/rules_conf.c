@@ -24,6 +24,7 @@
 #include "confread.h"
 #include "probe.h"
 #include "rules.h"
+#include "slo.h"
 #include "xmalloc.h"
 
 #define PERCENT_MAX	100
@@ -37,12 +38,13 @@ static const char *const rule_keys[] = {
 	"name", "checks", "labels", "when", "reasons", "metric", "above",
 	"below", "clear_below", "clear_above", "fire_after", "of_last",
 	"resolve_after", "for", "keep_for", "repeat", "send_resolved",
-	"severity", "notify", "depends_on", "flap_high", "flap_low", NULL
+	"severity", "notify", "depends_on", "flap_high", "flap_low",
+	"burn_rate", "long_window", "short_window", NULL
 };
 static const char *const silence_keys[] = {
 	"checks", "from", "until", "weekly", "comment", NULL
 };
-static const char *const when_names[] = { "failed", NULL };
+static const char *const when_names[] = { "failed", "slo_burn", NULL };
 static const char *const severity_names[] = {
 	"critical", "warning", "info", NULL
 };
@@ -278,17 +280,92 @@ rc_metric_exists(const char *name)
 	return false;
 }
 
+/*
+ * when = "slo_burn": the burn rate over long_window and over short_window
+ * both above burn_rate (SRE workbook, multiwindow multi-burn-rate); the
+ * band is [burn_rate, burn_rate] on the lower of the two.
+ */
+static void
+rc_slo_burn(struct confread *cr, const config_setting_t *g,
+    struct rule_conf *r)
+{
+	const config_setting_t	*at;
+
+	r->when = RULES_WHEN_SLO_BURN;
+	r->burn_rate = RULES_SLO_PAGE_BURN;
+	r->long_window_ms = RULES_SLO_PAGE_LONG_MS;
+	r->short_window_ms = RULES_SLO_PAGE_SHORT_MS;
+	if (config_setting_get_member(g, "metric") != NULL ||
+	    config_setting_get_member(g, "reasons") != NULL)
+		confread_error(cr, g, "rule '%s': when = \"slo_burn\" takes "
+		    "burn_rate, long_window and short_window, not 'metric' or "
+		    "'reasons'", r->name);
+	if ((at = config_setting_get_member(g, "burn_rate")) != NULL) {
+		if (config_setting_type(at) == CONFIG_TYPE_FLOAT)
+			r->burn_rate = config_setting_get_float(at);
+		else if (config_setting_type(at) == CONFIG_TYPE_INT ||
+		    config_setting_type(at) == CONFIG_TYPE_INT64)
+			r->burn_rate = (double)config_setting_get_int64(at);
+		else
+			r->burn_rate = -1;
+		if (!(r->burn_rate > 0))
+			confread_error(cr, at, "'burn_rate' must be a number "
+			    "above 0 such as 14.4 (1 spends the budget exactly "
+			    "over the SLO window)");
+	}
+	confread_duration(cr, g, "long_window", false, 60000,
+	    SLO_WINDOW_MAX_MS, &r->long_window_ms);
+	confread_duration(cr, g, "short_window", false, 60000,
+	    SLO_WINDOW_MAX_MS, &r->short_window_ms);
+	if (r->short_window_ms > r->long_window_ms)
+		confread_error(cr, g, "rule '%s': 'short_window' must not be "
+		    "longer than 'long_window'", r->name);
+	r->above = true;
+	r->enter = r->leave = r->burn_rate;
+}
+
+/* burn_rate and the windows belong to when = "slo_burn". */
+static void
+rc_slo_keys_unused(struct confread *cr, const config_setting_t *g)
+{
+	static const char *const keys[] = {
+		"burn_rate", "long_window", "short_window", NULL
+	};
+	size_t	i;
+
+	for (i = 0; keys[i] != NULL; i++)
+		if (config_setting_get_member(g, keys[i]) != NULL)
+			confread_error(cr, config_setting_get_member(g,
+			    keys[i]), "'%s' needs when = \"slo_burn\"",
+			    keys[i]);
+}
+
+/* when: "failed" (the default) or "slo_burn" with its keys. */
+static enum rules_when
+rc_when(struct confread *cr, const config_setting_t *g, struct rule_conf *r)
+{
+	int	i;
+
+	r->when = RULES_WHEN_FAILED;
+	if (confread_enum(cr, g, "when", false, when_names, &i) == 1 &&
+	    i == 1)
+		rc_slo_burn(cr, g, r);
+	else
+		rc_slo_keys_unused(cr, g);
+	return r->when;
+}
+
 /* when/reasons or metric with its band. */
 static void
 rc_condition(struct confread *cr, const config_setting_t *g,
     struct rule_conf *r)
 {
 	const config_setting_t	*at;
-	int			 i, ha, hb, hca, hcb;
+	int			 ha, hb, hca, hcb;
 	double			 a = 0, b = 0, ca = 0, cb = 0;
 
-	r->when = RULES_WHEN_FAILED;
-	confread_enum(cr, g, "when", false, when_names, &i);
+	if (rc_when(cr, g, r) == RULES_WHEN_SLO_BURN)
+		return;
 	rc_reasons(cr, g, r);
 	if (confread_string(cr, g, "metric", false, &r->metric) != 1)
 		return;
@@ -339,6 +416,9 @@ rc_debounce(struct confread *cr, const config_setting_t *g,
 	int64_t	n;
 
 	r->fire_after = RULES_DEFAULT_FIRE_AFTER;
+	/* slo_burn: the windows are the debounce (the workbook's). */
+	if (r->when == RULES_WHEN_SLO_BURN)
+		r->fire_after = 1;
 	r->resolve_after = RULES_DEFAULT_RESOLVE_AFTER;
 	if (confread_int(cr, g, "fire_after", false, 1, RULES_WINDOW_MAX,
 	    &n) == 1)
@@ -651,6 +731,13 @@ rule_finish(struct confread *cr, const struct config *cfg,
 			    "depends_on names check '%s', which does not "
 			    "exist", r->file, r->line, r->name,
 			    r->depends_on[i]);
+	for (i = 0; r->when == RULES_WHEN_SLO_BURN && i < r->nchecks; i++)
+		if (!rc_is_glob(r->checks[i]) &&
+		    (ck = config_find_check(cfg, r->checks[i])) != NULL &&
+		    ck->slo == NULL)
+			config_errors_add(cr->errs, "%s:%d: rule '%s': check "
+			    "'%s' has no slo = { ... } block, so no burn rate",
+			    r->file, r->line, r->name, ck->name);
 	if (r->when != RULES_WHEN_METRIC || r->metric == NULL)
 		return;
 	for (i = 0; i < r->nchecks; i++) {
@@ -664,17 +751,12 @@ rule_finish(struct confread *cr, const struct config *cfg,
 	}
 }
 
-void
-rules_conf_finish(struct confread *cr, struct config *cfg)
+/* The default: page once a check fails 3 times in a row. */
+static void
+rules_default_down(struct config *cfg)
 {
 	struct rule_conf	*r;
-	size_t			 i;
 
-	for (i = 0; i < cfg->nrules; i++)
-		rule_finish(cr, cfg, &cfg->rules[i]);
-	if (cfg->nrules > 0)
-		return;
-	/* The default: page once a check fails 3 times in a row. */
 	cfg->rules = xcalloc(1, sizeof(*cfg->rules));
 	cfg->nrules = 1;
 	r = &cfg->rules[0];
@@ -689,6 +771,67 @@ rules_conf_finish(struct confread *cr, struct config *cfg)
 	r->notify[r->nnotify++] = xstrdup("log");
 	r->flap_high = RULES_FLAP_HIGH;
 	r->flap_low = RULES_FLAP_LOW;
+}
+
+static void
+rules_add_burn(struct config *cfg, const char *name, double rate,
+    int64_t long_ms, int64_t short_ms, enum rules_severity sev)
+{
+	struct rule_conf	*r;
+
+	cfg->rules = xreallocarray(cfg->rules, cfg->nrules + 1,
+	    sizeof(*cfg->rules));
+	r = &cfg->rules[cfg->nrules++];
+	memset(r, 0, sizeof(*r));
+	r->name = xstrdup(name);
+	r->file = cfg->path;
+	r->when = RULES_WHEN_SLO_BURN;
+	r->burn_rate = r->enter = r->leave = rate;
+	r->above = true;
+	r->long_window_ms = long_ms;
+	r->short_window_ms = short_ms;
+	r->fire_after = r->of_last = 1;
+	r->resolve_after = RULES_DEFAULT_RESOLVE_AFTER;
+	r->send_resolved = true;
+	r->severity = sev;
+	r->notify = xcalloc(2, sizeof(*r->notify));
+	r->notify[r->nnotify++] = xstrdup("log");
+	/* Burn rates move slowly; flapping means nothing here. */
+	r->flap_high = r->flap_low = 0;
+}
+
+/* The workbook's page and ticket when SLO checks have no slo_burn rule. */
+static void
+rules_default_slo(struct config *cfg)
+{
+	size_t	i;
+	bool	slo = false;
+
+	for (i = 0; i < cfg->nchecks; i++)
+		slo = slo || cfg->checks[i].slo != NULL;
+	for (i = 0; i < cfg->nrules; i++)
+		if (cfg->rules[i].when == RULES_WHEN_SLO_BURN)
+			return;
+	if (!slo)
+		return;
+	rules_add_burn(cfg, RULES_SLO_PAGE_NAME, RULES_SLO_PAGE_BURN,
+	    RULES_SLO_PAGE_LONG_MS, RULES_SLO_PAGE_SHORT_MS,
+	    RULES_SEV_CRITICAL);
+	rules_add_burn(cfg, RULES_SLO_TICKET_NAME, RULES_SLO_TICKET_BURN,
+	    RULES_SLO_TICKET_LONG_MS, RULES_SLO_TICKET_SHORT_MS,
+	    RULES_SEV_WARNING);
+}
+
+void
+rules_conf_finish(struct confread *cr, struct config *cfg)
+{
+	size_t	i;
+
+	for (i = 0; i < cfg->nrules; i++)
+		rule_finish(cr, cfg, &cfg->rules[i]);
+	if (cfg->nrules == 0)
+		rules_default_down(cfg);
+	rules_default_slo(cfg);
 }
 
 void

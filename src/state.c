@@ -100,21 +100,14 @@ state_sync_dir(const char *dir)
 }
 
 int
-state_save(const char *dir, const char *agent, const struct state_alert *v,
-    size_t n, char *err, size_t errlen)
+state_write_atomic(const char *dir, const char *name, const char *txt,
+    char *err, size_t errlen)
 {
-	struct timespec	 ts;
-	char		*txt = NULL, *path = NULL, *tmp = NULL;
-	int		 fd = -1, rc = -1;
+	char	*path = NULL, *tmp = NULL;
+	int	 fd = -1, rc = -1;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if ((txt = state_dump(agent, v, n, (int64_t)ts.tv_sec * 1000000 +
-	    ts.tv_nsec / 1000)) == NULL) {
-		snprintf(err, errlen, "cannot encode the alert state");
-		return -1;
-	}
-	path = xasprintf("%s/%s", dir, STATE_FILE);
-	tmp = xasprintf("%s/.%s.tmp", dir, STATE_FILE);
+	path = xasprintf("%s/%s", dir, name);
+	tmp = xasprintf("%s/.%s.tmp", dir, name);
 	/* The directory itself is created (one level, 0700) on first use. */
 	if (access(dir, F_OK) == -1 && errno == ENOENT &&
 	    mkdir(dir, 0700) == -1 && errno != EEXIST) {
@@ -143,9 +136,27 @@ fail:
 		close(fd);
 		unlink(tmp);
 	}
-	free(txt);
 	free(path);
 	free(tmp);
+	return rc;
+}
+
+int
+state_save(const char *dir, const char *agent, const struct state_alert *v,
+    size_t n, char *err, size_t errlen)
+{
+	struct timespec	 ts;
+	char		*txt;
+	int		 rc;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if ((txt = state_dump(agent, v, n, (int64_t)ts.tv_sec * 1000000 +
+	    ts.tv_nsec / 1000)) == NULL) {
+		snprintf(err, errlen, "cannot encode the alert state");
+		return -1;
+	}
+	rc = state_write_atomic(dir, STATE_FILE, txt, err, errlen);
+	free(txt);
 	return rc;
 }
 

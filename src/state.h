@@ -44,4 +44,12 @@ int	state_save(const char *dir, const char *agent,
 int	state_load(const char *dir, struct state_alert **v, size_t *n,
 	    char *err, size_t errlen);
 
+/*
+ * Writes txt and a newline to dir/name atomically (temporary file, fsync,
+ * rename, fsync of dir; dir created if missing).  Returns 0, or -1 with
+ * the reason in err.  Shared by every file in state_dir.
+ */
+int	state_write_atomic(const char *dir, const char *name, const char *txt,
+	    char *err, size_t errlen);
+
 #endif /* SONDE_STATE_H */

@@ -594,7 +594,7 @@ START_TEST(test_cli_help)
 	ck_assert_int_eq(cli_run(&out, &err, "--help", NULL), 0);
 	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
 		ck_assert_msg(strstr(out, opts[i]) != NULL, "no %s", opts[i]);
-	ck_assert_ptr_null(strstr(out, "report"));
+	ck_assert_ptr_nonnull(strstr(out, "sonde report"));
 	ck_assert_ptr_null(strstr(out, "--test-channels"));
 	/* The default config path depends on --prefix; other lines fit. */
 	for (line = out; *line != '\0'; line = strchr(line, '\n') + 1)
@@ -613,7 +613,8 @@ START_TEST(test_cli_usage_errors)
 		{ "--bogus", NULL, "unknown option '--bogus'" },
 		{ "-x", NULL, "unknown option '-x'" },
 		{ "-c", NULL, "option '-c' needs an argument" },
-		{ "report", NULL, "unexpected argument 'report'" },
+		{ "reports", NULL, "unexpected argument 'reports'" },
+		{ "report", "--since=0s", "--since '0s': must be a duration" },
 		{ "--json", NULL, "--check and --json need --once" },
 		{ "-t", "--once", "cannot be combined" },
 	};
