@@ -17,10 +17,12 @@
 #include "config.h"
 #include "probe.h"
 #include "tcp.h"
+#include "http.h"
 
 /* Adding a kind: one file in checks/ and one line here. */
 const struct probe_ops *const probe_registry[] = {
 	&tcp_probe_ops,
+	&http_probe_ops,
 	NULL
 };
 

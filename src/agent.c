@@ -28,6 +28,7 @@
 #include "loop.h"
 #include "probe.h"
 #include "resolver.h"
+#include "curlmux.h"
 #include "result.h"
 #include "sched.h"
 #include "xmalloc.h"
@@ -245,6 +246,7 @@ agent_once_run(const struct agent_options *opt, struct config *cfg,
 	else
 		rc = agent_once_print(opt, &once, sel, n);
 	sched_free(sched);
+	curlmux_shared_free();
 	resolver_free(resolver);
 out:
 	free(once.results);
@@ -524,6 +526,7 @@ agent_run(const struct agent_options *opt)
 		agent_log_summary(&a);
 	}
 	sched_free(a.sched);
+	curlmux_shared_free();
 	resolver_free(a.resolver);
 	loop_free(a.loop);
 	agent_states_free(&a.states);
