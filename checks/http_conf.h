@@ -26,7 +26,7 @@ struct pattern;
 #define HTTP_REDIRECTS_LIMIT	30	/* the most max_redirects may be */
 #define HTTP_FILE_MAX		(1024 * 1024)	/* body_file, secrets */
 #define HTTP_HOST_MAX		256
-#define HTTP_STATUS_WORDS	8	/* 64-bit words: codes 0..511 */
+#define HTTP_STATUS_WORDS	10	/* 64-bit words: codes 0..639 */
 #define HTTP_STATUS_MAX		(HTTP_STATUS_WORDS * 64 - 1)
 
 enum http_ver {
