@@ -344,6 +344,7 @@ struct evil {
 	struct loop_timer	 drip;
 	char			 request[512];	/* what the client sent */
 	size_t			 reqlen;
+	int			 closed;	/* 0, or 1 FIN, 2 RST */
 };
 
 static const char evil_response[] =
@@ -376,6 +377,7 @@ evil_io(struct loop *loop, int fd, unsigned events, void *arg)
 	    "\r\n\r\n", 4) != NULL)
 		(void)send(fd, body, sizeof(body) - 1, MSG_NOSIGNAL);
 	if (n == 0 || (n == -1 && errno != EAGAIN)) {
+		e->closed = n == 0 ? 1 : errno == ECONNRESET ? 2 : 3;
 		loop_fd_del(e->loop, fd);
 		close(fd);
 		for (int i = 0; i < e->nconns; i++)
@@ -1138,6 +1140,23 @@ START_TEST(test_http_proxy)
 }
 END_TEST
 
+/* The probe closes with a reset: no TIME_WAIT left on the agent's host. */
+START_TEST(test_http_closes_with_reset)
+{
+	struct evil	e;
+	struct outcome	o;
+	int		i;
+
+	evil_start(&e, lp, EVIL_PROXY);
+	run_check(check_of("url = \"http://127.0.0.1:%d/\";", e.port), &o);
+	assert_status(&o, PROBE_OK);
+	for (i = 0; i < 100 && e.closed == 0; i++)
+		loop_run_once(lp, 10000);
+	ck_assert_int_eq(e.closed, 2);
+	evil_stop(&e);
+}
+END_TEST
+
 /* Aborted mid-transfer: nothing reported, nothing left in the multi. */
 START_TEST(test_http_abort_releases_everything)
 {
@@ -1285,6 +1304,7 @@ http_suite(void)
 	tcase_add_test(tc, test_http_tls_to_plain_port);
 	tcase_add_test(tc, test_http_resolve_failed);
 	tcase_add_test(tc, test_http_proxy);
+	tcase_add_test(tc, test_http_closes_with_reset);
 	tcase_add_test(tc, test_http_abort_releases_everything);
 	suite_add_tcase(s, tc);
 
