@@ -753,6 +753,34 @@ http_hop_done(CURL *easy, CURLcode rc, void *arg)
 	http_finish(h);
 }
 
+/* TLS options of the easy handle. */
+static void
+http_easy_tls(struct http_run *h, CURL *e)
+{
+	const struct http_conf	*hc = h->conf;
+
+	/*
+	 * Debian's libcurl has a default CA path (/etc/ssl/certs) besides
+	 * its bundle, and libcurl 7.88 caches the CA store (per multi, 24 h)
+	 * only when it comes from a file alone: with the path set, every
+	 * connection re-reads the bundle, about 20 ms of CPU for the
+	 * system's.  The bundle holds the same certificates, so no path.
+	 */
+	curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+	if (hc->ca_file != NULL)
+		curl_easy_setopt(e, CURLOPT_CAINFO, hc->ca_file);
+	if (hc->client_cert != NULL)
+		curl_easy_setopt(e, CURLOPT_SSLCERT, hc->client_cert);
+	if (hc->client_key != NULL)
+		curl_easy_setopt(e, CURLOPT_SSLKEY, hc->client_key);
+	if (hc->insecure) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, http_ssl_ctx_cb);
+	curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, h);
+}
+
 /* Options that stay the same on every hop. */
 static CURL *
 http_easy_new(struct http_run *h)
@@ -786,26 +814,7 @@ http_easy_new(struct http_run *h)
 		    (curl_off_t)hc->bodylen);
 	} else if (hc->method != NULL && strcmp(hc->method, "POST") == 0)
 		curl_easy_setopt(e, CURLOPT_POST, 1L);
-	/*
-	 * Debian's libcurl has a default CA path (/etc/ssl/certs) besides
-	 * its bundle, and libcurl 7.88 caches the CA store (per multi, 24 h)
-	 * only when it comes from a file alone: with the path set, every
-	 * connection re-reads the bundle, about 20 ms of CPU for the
-	 * system's.  The bundle holds the same certificates, so no path.
-	 */
-	curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
-	if (hc->ca_file != NULL)
-		curl_easy_setopt(e, CURLOPT_CAINFO, hc->ca_file);
-	if (hc->client_cert != NULL)
-		curl_easy_setopt(e, CURLOPT_SSLCERT, hc->client_cert);
-	if (hc->client_key != NULL)
-		curl_easy_setopt(e, CURLOPT_SSLKEY, hc->client_key);
-	if (hc->insecure) {
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, http_ssl_ctx_cb);
-	curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, h);
+	http_easy_tls(h, e);
 	/* Never a proxy from the environment: only the configured one. */
 	curl_easy_setopt(e, CURLOPT_PROXY, "");
 	curl_easy_setopt(e, CURLOPT_NOPROXY, "");
@@ -928,6 +937,9 @@ http_transfer(struct http_run *h, const struct sockaddr_storage *addr)
 	http_easy_hop(h, &ss);
 	h->errbuf[0] = '\0';
 	h->tls_start = 0;
+	/* What the last hop's handshake showed, not an earlier one's. */
+	memset(&h->verify, 0, sizeof(h->verify));
+	memset(&run->result.tls, 0, sizeof(run->result.tls));
 	h->mark = loop_time(run->loop);
 	if (curlmux_add(h->mux, h->easy, http_hop_done, h, err,
 	    sizeof(err)) == -1) {

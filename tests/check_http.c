@@ -86,7 +86,9 @@ static const char nginx_locations[] =
     "    location = /bearer { if ($http_authorization !="
     " \"Bearer t0k3n\") { return 401; } return 200 \"in\\n\"; }\n"
     "    location = /proto { return 200 \"$server_protocol\\n\"; }\n"
-    "    location = /big { alias %s/big.bin; }\n";
+    "    location = /big { alias %s/big.bin; }\n"
+    "    location = /away { return 302 http://localhost:$server_port/auth; }\n"
+    "    location = /to-https { return 301 https://localhost:%d/ok; }\n";
 
 /*
  * The client certificate, with the openssl command line as a user would
@@ -183,7 +185,7 @@ nginx_conf(const char *dir)
 {
 	char	*loc, *conf, *v6 = xstrdup("");
 
-	loc = xasprintf(nginx_locations, dir);
+	loc = xasprintf(nginx_locations, dir, ng.https);
 	if (ng.http6 != 0) {
 		free(v6);
 		v6 = xasprintf("  server { listen [::1]:%d; %s  }\n", ng.http6,
@@ -851,6 +853,44 @@ START_TEST(test_http_redirect_loop)
 }
 END_TEST
 
+/* Credentials go to the configured host only, not where it redirects. */
+START_TEST(test_http_redirect_drops_credentials)
+{
+	struct outcome	 o;
+	char		*pw;
+
+	NEED_NGINX();
+	pw = testutil_write_file(dir, "pw", "s3cr3t");
+	run_check(check_of("url = \"http://127.0.0.1:%d/away\"; basic_auth = "
+	    "{ username = \"user\"; password_file = \"%s\"; }; "
+	    "follow_redirects = true;", ng.http, pw), &o);
+	assert_status(&o, PROBE_HTTP_STATUS);
+	assert_message(&o, "got 401, expected 2xx", "http://localhost:", NULL);
+	ck_assert_int_eq(o.result.http.redirects, 1);
+	unlink(pw);
+	free(pw);
+}
+END_TEST
+
+/* http to https, followed: the result describes the last hop. */
+START_TEST(test_http_redirect_to_https)
+{
+	struct outcome	o;
+	char		url[128];
+
+	NEED_NGINX();
+	run_check(check_of("url = \"http://127.0.0.1:%d/to-https\"; ca_file = "
+	    "\"%s\"; follow_redirects = true; expect = { ssl = true; };",
+	    ng.http, ng.ca), &o);
+	assert_status(&o, PROBE_OK);
+	snprintf(url, sizeof(url), "https://localhost:%d/ok", ng.https);
+	ck_assert_str_eq(o.result.http.final_url, url);
+	ck_assert(o.result.http.ssl);
+	ck_assert_int_ge(o.result.tls.days_left, 19);
+	ck_assert_int_gt(o.result.phase[PROBE_PHASE_TLS], 0);
+}
+END_TEST
+
 /* ---- TLS ----------------------------------------------------------------- */
 
 START_TEST(test_https_ok_with_private_ca)
@@ -1274,6 +1314,8 @@ http_suite(void)
 	tcase_add_test(tc, test_http_redirect_chain_followed);
 	tcase_add_test(tc, test_http_redirect_limit);
 	tcase_add_test(tc, test_http_redirect_loop);
+	tcase_add_test(tc, test_http_redirect_drops_credentials);
+	tcase_add_test(tc, test_http_redirect_to_https);
 	tcase_add_test(tc, test_http_connect_to_keeps_host);
 	tcase_add_test(tc, test_http_ipv6_loopback);
 	suite_add_tcase(s, tc);
