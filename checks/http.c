@@ -5,9 +5,8 @@
  * multi), follow redirects hop by hop when asked, then hold the response
  * to the expectations: status, body, headers, HTTP version, https.
  *
- * This module owns the kind's config (struct http_conf, parsed and
- * validated once at load, secrets read then) and, per run, one struct in
- * run->priv: the easy handle, the pending resolver query, the body read so
+ * This module owns, per run, one struct in run->priv (the config is
+ * checks/http_conf.c's, read once per load): the easy handle, the pending resolver query, the body read so
  * far (at most max_body bytes), the hop's URL and connect-to mapping, and
  * the TLS verify record.  One idempotent http_cleanup() releases all of it
  * whichever way the run ends.  It does not own the multi handle (curlmux),
@@ -888,11 +887,15 @@ http_easy_hop(struct http_run *h, const struct sockaddr_storage *ss)
 		free(line);
 		curl_easy_setopt(e, CURLOPT_CONNECT_TO, h->connect_to);
 	}
-	for (const struct curl_slist *l = hc->headers; l != NULL; l = l->next)
-		h->headers = curl_slist_append(h->headers, l->data);
-	if (origin && hc->server_name != NULL)
+	if (origin && hc->server_name != NULL) {
+		/* The configured headers plus a Host: a list of the run's. */
+		for (const struct curl_slist *l = hc->headers; l != NULL;
+		    l = l->next)
+			h->headers = curl_slist_append(h->headers, l->data);
 		http_easy_server_name(h);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
+	} else
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, hc->headers);
 	if (origin && hc->userpwd != NULL) {
 		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(e, CURLOPT_USERPWD, hc->userpwd);
@@ -980,10 +983,16 @@ http_hop_begin(struct http_run *h)
 	const struct http_conf	*hc = h->conf;
 	struct probe_run	*run = h->run;
 	const char		*name;
+	struct sockaddr_storage	 ss;
 	char			 err[128];
+	int			 family;
 
-	if (http_conf_url_split(h->url, h->host, sizeof(h->host), &h->port,
-	    &h->https, err, sizeof(err)) == -1) {
+	if (h->hops == 0) {	/* the configured URL, split at load */
+		memcpy(h->host, hc->host, sizeof(h->host));
+		h->port = hc->port;
+		h->https = hc->https;
+	} else if (http_conf_url_split(h->url, h->host, sizeof(h->host),
+	    &h->port, &h->https, err, sizeof(err)) == -1) {
 		probe_result_set(&run->result, PROBE_HTTP_PROTOCOL_ERROR,
 		    "redirect to unusable URL %s: %s", h->url, err);
 		return -1;
@@ -994,6 +1003,18 @@ http_hop_begin(struct http_run *h)
 		name = hc->ct_host;
 	else
 		name = h->host;
+	/* An address is used as is: no lookup, no resolve phase. */
+	if ((family = resolver_literal(name, &ss)) != AF_UNSPEC) {
+		if (run->check->ip_family == AF_UNSPEC ||
+		    family == run->check->ip_family)
+			return http_transfer(h, &ss);
+		probe_result_set(&run->result, PROBE_RESOLVE_FAILED,
+		    "resolve %s: an IPv%d address where ip_version is \"%d\"%s",
+		    name, family == AF_INET ? 4 : 6,
+		    run->check->ip_family == AF_INET ? 4 : 6, h->hops > 0 ?
+		    " (on a redirect)" : "");
+		return -1;
+	}
 	if (run->resolver == NULL) {
 		probe_result_set(&run->result, PROBE_INTERNAL,
 		    "resolve %s: no resolver", name);

@@ -511,13 +511,12 @@ http_conf_url(struct confread *cr, const config_setting_t *group,
 	const config_setting_t	*s = config_setting_get_member(group, "url");
 	struct sockaddr_storage	 ss;
 	char			 err[128];
-	bool			 https;
 	int			 family;
 
 	if (confread_string(cr, group, "url", true, &hc->url) != 1)
 		return;
 	if (http_conf_url_split(hc->url, hc->host, sizeof(hc->host), &hc->port,
-	    &https, err, sizeof(err)) == -1) {
+	    &hc->https, err, sizeof(err)) == -1) {
 		confread_error(cr, s, "'url' \"%s\": %s", hc->url, err);
 		return;
 	}

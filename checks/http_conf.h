@@ -47,6 +47,7 @@ struct http_conf {
 	char			*url;
 	char			 host[HTTP_HOST_MAX]; /* the URL's, no [] */
 	int			 port;		/* the URL's, default filled */
+	bool			 https;		/* the URL's scheme */
 	char			*method;	/* NULL: GET */
 	struct curl_slist	*headers;
 	char			*body;		/* NULL: none */

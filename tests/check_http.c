@@ -639,7 +639,8 @@ START_TEST(test_http_ok)
 	ck_assert_int_eq(o.result.http.redirects, 0);
 	ck_assert(!o.result.http.ssl);
 	ck_assert_str_eq(o.result.http.final_url, url);
-	ck_assert_int_ge(o.result.phase[PROBE_PHASE_RESOLVE], 0);
+	/* An address is not looked up: no resolve phase. */
+	ck_assert_int_eq(o.result.phase[PROBE_PHASE_RESOLVE], -1);
 	ck_assert_int_gt(o.result.phase[PROBE_PHASE_CONNECT], 0);
 	ck_assert_int_gt(o.result.phase[PROBE_PHASE_PROCESSING], 0);
 	ck_assert_int_ge(o.result.phase[PROBE_PHASE_TRANSFER], 0);
@@ -903,6 +904,7 @@ START_TEST(test_https_ok_with_private_ca)
 	assert_status(&o, PROBE_OK);
 	ck_assert(o.result.http.ssl);
 	ck_assert(!o.result.http.insecure);
+	ck_assert_int_ge(o.result.phase[PROBE_PHASE_RESOLVE], 0); /* a name */
 	ck_assert_int_gt(o.result.phase[PROBE_PHASE_TLS], 0);
 	ck_assert_int_ge(o.result.tls.days_left, 19);
 	ck_assert_int_le(o.result.tls.days_left, 20);
@@ -1153,6 +1155,20 @@ START_TEST(test_http_tls_to_plain_port)
 }
 END_TEST
 
+/* connect_to names a literal of the wrong family: no lookup, a reason. */
+START_TEST(test_http_literal_wrong_family)
+{
+	struct outcome	o;
+
+	run_check(check_of("url = \"http://example.test/\"; ip_version = "
+	    "\"4\"; connect_to = \"[::1]:80\";"), &o);
+	assert_status(&o, PROBE_RESOLVE_FAILED);
+	assert_message(&o, "resolve ::1: an IPv6 address where ip_version is "
+	    "\"4\"", NULL);
+	ck_assert_int_eq(o.result.phase[PROBE_PHASE_CONNECT], -1);
+}
+END_TEST
+
 START_TEST(test_http_resolve_failed)
 {
 	struct outcome	o;
@@ -1345,6 +1361,7 @@ http_suite(void)
 	tcase_add_test(tc, test_http_refused);
 	tcase_add_test(tc, test_http_tls_to_plain_port);
 	tcase_add_test(tc, test_http_resolve_failed);
+	tcase_add_test(tc, test_http_literal_wrong_family);
 	tcase_add_test(tc, test_http_proxy);
 	tcase_add_test(tc, test_http_closes_with_reset);
 	tcase_add_test(tc, test_http_abort_releases_everything);
