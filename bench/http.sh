@@ -20,6 +20,8 @@
 #     CPU 1 (taskset), nginx and the driver to CPU 0.  CPU is utime+stime
 #     of the prober's process from /proc/PID/stat over the window after a
 #     warm-up; probes in the window are rate x window.
+#     Also the floor: a minimal libcurl multi client (http_driver with
+#     FRESH=1) making the same requests to nginx, on the same CPU.
 #  3. Scale: 2,000 HTTP checks at 10s in sonde: schedule lag (p50, p99,
 #     max from sonde's "event=stopped" line), peak RSS (VmHWM), CPU.
 #  4. The load users run: 500 HTTP checks every 5s in sonde, against
@@ -198,13 +200,32 @@ bb_run() {
 	BB_HWM_KB=$(hwm_kb "$BB_PID")
 }
 
+# The floor: a minimal libcurl multi client (bench/http_driver, FRESH=1)
+# making the same requests straight to nginx; sets FLOOR_US per request.
+floor_run() {
+	local scheme=$1 n=$2 rate=$3 warm=$4 window=$5 port host dpid t0 t1
+	port=$NG_HTTP; host=127.0.0.1
+	[ "$scheme" = https ] && port=$NG_HTTPS && host=localhost
+	FRESH=1 CA="$T/ca.pem" CAPATH=none taskset -c 1 "$DRIVER" \
+	    "$scheme://$host:$port/ok?i=%d" "$n" "$rate" $((warm + window + 1)) \
+	    >"$T/floor.out" &
+	dpid=$!
+	sleep "$warm"
+	t0=$(ticks "$dpid")
+	sleep "$window"
+	t1=$(ticks "$dpid")
+	wait "$dpid"
+	FLOOR_US=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v p=$((rate * window)) \
+	    'BEGIN { printf "%.0f", d * 1e6 / hz / p }')
+}
+
 echo "== sonde http bench: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), libcurl $(curl-config --version 2>/dev/null | cut -d' ' -f2 || echo '?'), $(openssl version | cut -d' ' -f1-2)"
 
 # ---- 2. per-probe CPU, sonde vs blackbox_exporter ------------------------------------
 bb_start
 for scheme in http https; do
 	module=http_2xx; [ "$scheme" = https ] && module=https_2xx
-	: > "$T/s.$scheme"; : > "$T/b.$scheme"; : > "$T/sr.$scheme"; : > "$T/br.$scheme"
+	: > "$T/s.$scheme"; : > "$T/b.$scheme"; : > "$T/f.$scheme"; : > "$T/sr.$scheme"; : > "$T/br.$scheme"
 	for r in $(seq "$RUNS"); do
 		sonde_conf 200 1s "$scheme"
 		sonde_run 200 1 4 "$WINDOW"
@@ -215,14 +236,20 @@ for scheme in http https; do
 		echo "$BB_CPU_US" >> "$T/b.$scheme"
 		echo "$BB_HWM_KB" >> "$T/br.$scheme"
 		echo "  run $r $scheme blackbox_exporter: ${BB_CPU_US} us/probe, VmHWM ${BB_HWM_KB} kB, failed=$BB_FAILED"
+		floor_run "$scheme" 200 200 4 "$WINDOW"
+		echo "$FLOOR_US" >> "$T/f.$scheme"
+		echo "  run $r $scheme minimal libcurl client: ${FLOOR_US} us/request ($(cat "$T/floor.out"))"
 	done
 	s=$(median < "$T/s.$scheme"); b=$(median < "$T/b.$scheme")
+	f=$(median < "$T/f.$scheme")
 	sr=$(median < "$T/sr.$scheme"); br=$(median < "$T/br.$scheme")
 	printf '%-5s CPU per probe (median of %d): sonde %s us, blackbox_exporter %s us, ratio %.2f (spread sonde %s..%s, bb %s..%s); RSS sonde %s kB, bb %s kB, ratio %.2f\n' \
 	    "$scheme" "$RUNS" "$s" "$b" "$(awk -v s="$s" -v b="$b" 'BEGIN{print s/b}')" \
 	    "$(sort -g "$T/s.$scheme" | head -1)" "$(sort -g "$T/s.$scheme" | tail -1)" \
 	    "$(sort -g "$T/b.$scheme" | head -1)" "$(sort -g "$T/b.$scheme" | tail -1)" \
 	    "$sr" "$br" "$(awk -v s="$sr" -v b="$br" 'BEGIN{print s/b}')"
+	printf '%-5s floor: a minimal libcurl multi client, fresh connections: %s us per request (sonde/floor %.2f)\n' \
+	    "$scheme" "$f" "$(awk -v s="$s" -v f="$f" 'BEGIN{print s/f}')"
 done
 bb_stop
 

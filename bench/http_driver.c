@@ -9,7 +9,11 @@
  *
  *   http_driver TEMPLATE N RATE SECONDS [MATCH]
  *
- * TEMPLATE has one %d, replaced by 0..N-1.  A response counts as ok when
+ * TEMPLATE has one %d, replaced by 0..N-1.  With FRESH=1 in the
+ * environment every request opens and closes its own connection (the
+ * "minimal libcurl client" floor of bench/http.sh); CA=FILE trusts FILE,
+ * and CAPATH=none drops libcurl's default CA path (which, on Debian,
+ * disables libcurl's CA store cache: see checks/http.c).  A response counts as ok when
  * it is a 200 and, if MATCH is given, its body contains MATCH.  Prints
  * "sent=... done=... ok=... failed=..." on exit.  Bench code, not sonde.
  */
@@ -105,6 +109,18 @@ main(int argc, char *argv[])
 				curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
 				curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
 				curl_easy_setopt(r->easy, CURLOPT_TIMEOUT, 30L);
+				if (getenv("CA") != NULL)
+					curl_easy_setopt(r->easy, CURLOPT_CAINFO,
+					    getenv("CA"));
+				if (getenv("CAPATH") != NULL)
+					curl_easy_setopt(r->easy, CURLOPT_CAPATH,
+					    NULL);
+				if (getenv("FRESH") != NULL) {
+					curl_easy_setopt(r->easy,
+					    CURLOPT_FRESH_CONNECT, 1L);
+					curl_easy_setopt(r->easy,
+					    CURLOPT_FORBID_REUSE, 1L);
+				}
 			}
 			snprintf(r->url, sizeof(r->url), "%.*s%d%s",
 			    (int)(mark - tmpl), tmpl, (int)(sent % n),
