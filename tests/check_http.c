@@ -61,6 +61,7 @@ struct nginx {
 	int	 mtls;		/* requires a client certificate */
 	int	 expired;	/* an expired certificate */
 	int	 http6;		/* plain HTTP on ::1, 0 when no IPv6 */
+	int	 h2c;		/* HTTP/2 without TLS (prior knowledge) */
 	char	*ca;		/* the private root, PEM */
 	char	*client_cert;
 	char	*client_key;
@@ -205,9 +206,11 @@ nginx_conf(const char *dir)
 	    "  server { listen 127.0.0.1:%d ssl; ssl_client_certificate "
 	    "%s/ca.pem; ssl_verify_client on; %s  }\n"
 	    "  server { listen 127.0.0.1:%d ssl; ssl_certificate %s/old.pem;"
-	    " ssl_certificate_key %s/old.key; %s  }\n%s}\n",
+	    " ssl_certificate_key %s/old.key; %s  }\n"
+	    "  server { listen 127.0.0.1:%d http2; %s  }\n%s}\n",
 	    dir, dir, dir, dir, dir, dir, dir, dir, dir, ng.http, loc,
-	    ng.https, loc, ng.mtls, dir, loc, ng.expired, dir, dir, loc, v6);
+	    ng.https, loc, ng.mtls, dir, loc, ng.expired, dir, dir, loc, ng.h2c,
+	    loc, v6);
 	free(loc);
 	free(v6);
 	return conf;
@@ -284,6 +287,7 @@ nginx_start(void)
 	ng.https = testutil_closed_port();
 	ng.mtls = testutil_closed_port();
 	ng.expired = testutil_closed_port();
+	ng.h2c = testutil_closed_port();
 	ng.http6 = ipv6_loopback() ? testutil_closed_port() : 0;
 	conf = nginx_conf(ng.dir);
 	path = testutil_write_file(ng.dir, "nginx.conf", conf);
@@ -1022,7 +1026,21 @@ START_TEST(test_https_http2)
 }
 END_TEST
 
-/* A redirect from http to https, followed; ssl = true holds at the end. */
+/* http_version = "2" on plain http speaks HTTP/2 at once (RFC 9113 §3.3). */
+START_TEST(test_http_h2c_prior_knowledge)
+{
+	struct outcome	o;
+
+	NEED_NGINX();
+	run_check(check_of("url = \"http://127.0.0.1:%d/proto\"; http_version "
+	    "= \"2\"; expect = { http_version = \"2\"; body = \"HTTP/2.0\"; };",
+	    ng.h2c), &o);
+	assert_status(&o, PROBE_OK);
+	ck_assert_int_eq(o.result.http.version, 20);
+}
+END_TEST
+
+/* connect_to: the request still carries the URL's host (curl --connect-to). */
 START_TEST(test_http_connect_to_keeps_host)
 {
 	struct outcome	o;
@@ -1348,6 +1366,7 @@ http_suite(void)
 	tcase_add_test(tc, test_https_server_name);
 	tcase_add_test(tc, test_https_client_certificate);
 	tcase_add_test(tc, test_https_http2);
+	tcase_add_test(tc, test_http_h2c_prior_knowledge);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("hostile");
