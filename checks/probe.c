@@ -19,12 +19,14 @@
 #include "tcp.h"
 #include "tls.h"
 #include "dns.h"
+#include "http.h"
 
 /* Adding a kind: one file in checks/ and one line here. */
 const struct probe_ops *const probe_registry[] = {
 	&tcp_probe_ops,
 	&tls_probe_ops,
 	&dns_probe_ops,
+	&http_probe_ops,
 	NULL
 };
 

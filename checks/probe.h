@@ -79,6 +79,7 @@ enum probe_phase {
 
 #define PROBE_MESSAGE_MAX	256
 #define PROBE_ADDRESS_MAX	64	/* "[v6 address%scope]:port" */
+#define PROBE_URL_MAX		256	/* http's final URL, cut to fit */
 #define PROBE_TLS_NAME_MAX	128	/* a certificate's subject or issuer */
 #define PROBE_QUOTE_BUF(max)	((max) * 4 + 16)	/* probe_quote() */
 
@@ -132,6 +133,15 @@ struct probe_result {
 		uint16_t	 additional;
 		char		 text[PROBE_DNS_TEXT_MAX]; /* lines */
 	}			 dns;
+	struct {
+		int64_t		 body_bytes;	/* of the last response */
+		int32_t		 status;	/* 0: no response */
+		uint8_t		 version;	/* 10, 11, 20, 30; 0: none */
+		uint8_t		 redirects;	/* followed */
+		bool		 ssl;		/* the last hop was https */
+		bool		 insecure;	/* verification was off */
+		char		 final_url[PROBE_URL_MAX]; /* "" if none */
+	}			 http;
 };
 
 typedef void (*probe_done_cb)(struct probe_run *run, void *arg);

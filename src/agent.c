@@ -35,6 +35,7 @@
 #include "notify.h"
 #include "probe.h"
 #include "resolver.h"
+#include "curlmux.h"
 #include "result.h"
 #include "sched.h"
 #include "slo.h"
@@ -264,6 +265,7 @@ agent_once_run(const struct agent_options *opt, struct config *cfg,
 	else
 		rc = agent_once_print(opt, &once, sel, n);
 	sched_free(sched);
+	curlmux_shared_free();
 	resolver_free(resolver);
 out:
 	free(once.results);
@@ -664,6 +666,7 @@ agent_run(const struct agent_options *opt)
 		loop_timer_cancel(a.loop, &a.tick);
 	alerts_free(a.alerts);
 	slo_table_free(a.slo);
+	curlmux_shared_free();
 	resolver_free(a.resolver);
 	loop_free(a.loop);
 	agent_states_free(&a.states);

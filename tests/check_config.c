@@ -387,10 +387,10 @@ static const struct bad_case bad_cases[] = {
 	  "checks = ( { name = \"a\"; type = \"tpc\"; host = \"h\"; } );\n",
 	  NULL, NULL,
 	  "sonde.conf:1: unknown check type 'tpc' (did you mean 'tcp'? "
-	  "known types: tcp, tls, dns)" },
+	  "known types: tcp, tls, dns, http)" },
 	{ "unknown type, nothing close",
-	  "checks = ( { name = \"a\"; type = \"htpp\"; } );\n", NULL, NULL,
-	  "sonde.conf:1: unknown check type 'htpp' (known types: tcp, tls, dns)" },
+	  "checks = ( { name = \"a\"; type = \"ping\"; } );\n", NULL, NULL,
+	  "sonde.conf:1: unknown check type 'ping' (known types: tcp, tls, dns, http)" },
 	{ "type is not a string",
 	  "checks = ( { name = \"a\"; type = 4; } );\n", NULL, NULL,
 	  "sonde.conf:1: 'type' must be a string, got an integer" },

@@ -1,0 +1,72 @@
+/*
+ * curlmux: one libcurl multi handle driven by the loop through the
+ * multi_socket API (CURLMOPT_SOCKETFUNCTION and CURLMOPT_TIMERFUNCTION),
+ * with finished transfers reaped and reported through a callback.
+ *
+ * It knows nothing about checks or alert channels: a caller builds an easy
+ * handle with whatever options it wants, hands it to curlmux_add() and
+ * gets its CURLcode back once, from the loop.  The easy handle stays the
+ * caller's; curlmux only uses its CURLOPT_PRIVATE slot.
+ *
+ * curl is never re-entered from its own callbacks: the socket and timer
+ * callbacks only (re)arm loop watchers and the one loop timer, and the
+ * done callbacks run after curl_multi_socket_action() has returned, with
+ * the handle already removed from the multi.
+ *
+ * One mux per loop is enough (one thread); curlmux_shared() hands out that
+ * one, so check kinds and channels share it without plumbing.
+ */
+#ifndef SONDE_CURLMUX_H
+#define SONDE_CURLMUX_H
+
+#include <stddef.h>
+
+#include <curl/curl.h>
+
+struct loop;
+struct curlmux;
+
+/*
+ * A transfer ended with result; easy is the caller's again (removed from
+ * the multi).  The callback may add transfers (the same easy, too).
+ */
+typedef void (*curlmux_done_cb)(CURL *easy, CURLcode result, void *arg);
+
+/*
+ * Returns a new mux on loop (borrowed; the mux must be freed before it).
+ * Calls curl_global_init() the first time.  Returns NULL with the reason
+ * in err.
+ */
+struct curlmux	*curlmux_new(struct loop *loop, char *err, size_t errlen);
+/*
+ * Removes every transfer (their callbacks are not called; the easy handles
+ * stay their owners') and frees.  NULL is a no-op.  Not from a callback.
+ */
+void		 curlmux_free(struct curlmux *mux);
+
+/*
+ * Returns the process's mux for loop, created on first use; NULL with the
+ * reason in err.  Free it with curlmux_shared_free() before loop_free().
+ */
+struct curlmux	*curlmux_shared(struct loop *loop, char *err, size_t errlen);
+/* Frees the shared mux, if any. */
+void		 curlmux_shared_free(void);
+
+/*
+ * Starts easy (borrowed until done or curlmux_remove()); cb(easy, result,
+ * arg) runs exactly once from the loop, never inside this call, unless the
+ * transfer is removed first.  Returns 0, or -1 with the reason in err.
+ * Not from inside a curl callback (write, header, ...).
+ */
+int		 curlmux_add(struct curlmux *mux, CURL *easy, curlmux_done_cb cb,
+		    void *arg, char *err, size_t errlen);
+/*
+ * Stops a transfer started by curlmux_add(); its callback will not run.
+ * Unknown or finished handles are ignored.  Not from inside a curl
+ * callback (curl would refuse the recursive call).
+ */
+void		 curlmux_remove(struct curlmux *mux, CURL *easy);
+/* Returns the number of transfers in flight. */
+size_t		 curlmux_count(const struct curlmux *mux);
+
+#endif /* SONDE_CURLMUX_H */

@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Tests for curlmux: libcurl's multi_socket API on the loop, against
+ * small servers of the test's own on 127.0.0.1 (one that answers at once,
+ * one that never answers) and a closed port.  What is checked is the
+ * contract of curlmux.h: done runs once, from the loop, never inside
+ * curlmux_add(), with the handle already out of the multi (so it may be
+ * added again); remove and free report nothing and leave no watcher.
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+
+#include <check.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "curlmux.h"
+#include "loop.h"
+#include "testutil.h"
+
+/* ---- a server on the test's loop --------------------------------------- */
+
+struct srv {
+	struct loop	*loop;
+	int		 lfd;
+	int		 port;
+	bool		 answer;	/* false: accept and keep silent */
+	int		 conns[8];
+	int		 nconns;
+	int		 accepted;
+};
+
+static void
+srv_io(struct loop *loop, int fd, unsigned events, void *arg)
+{
+	static const char	 resp[] = "HTTP/1.1 200 OK\r\nContent-Length: "
+	    "2\r\nConnection: close\r\n\r\nok";
+	struct srv		*s = arg;
+	char			 buf[1024];
+	ssize_t			 n;
+	int			 i;
+
+	(void)events;
+	n = recv(fd, buf, sizeof(buf), 0);
+	if (n > 0 && s->answer && memmem(buf, (size_t)n, "\r\n\r\n", 4))
+		(void)send(fd, resp, sizeof(resp) - 1, MSG_NOSIGNAL);
+	if (n == 0 || (n == -1 && errno != EAGAIN)) {
+		loop_fd_del(loop, fd);
+		close(fd);
+		for (i = 0; i < s->nconns; i++)
+			if (s->conns[i] == fd)
+				s->conns[i] = -1;
+	}
+}
+
+static void
+srv_accept(struct loop *loop, int lfd, unsigned events, void *arg)
+{
+	struct srv	*s = arg;
+	int		 fd;
+
+	(void)events;
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
+	    -1)
+		return;
+	s->accepted++;
+	if (s->nconns == 8) {
+		close(fd);
+		return;
+	}
+	s->conns[s->nconns++] = fd;
+	ck_assert_int_eq(loop_fd_add(loop, fd, LOOP_READ, srv_io, s), 0);
+}
+
+static void
+srv_start(struct srv *s, struct loop *loop, bool answer)
+{
+	memset(s, 0, sizeof(*s));
+	s->loop = loop;
+	s->answer = answer;
+	s->lfd = testutil_listen_tcp(AF_INET, 16, &s->port);
+	ck_assert_int_eq(loop_fd_add(loop, s->lfd, LOOP_READ, srv_accept, s),
+	    0);
+}
+
+static void
+srv_stop(struct srv *s)
+{
+	int	i;
+
+	for (i = 0; i < s->nconns; i++) {
+		if (s->conns[i] != -1) {
+			loop_fd_del(s->loop, s->conns[i]);
+			close(s->conns[i]);
+		}
+	}
+	loop_fd_del(s->loop, s->lfd);
+	close(s->lfd);
+}
+
+/* ---- fixture ------------------------------------------------------------- */
+
+static struct loop	*lp;
+static struct curlmux	*mux;
+
+static void
+setup(void)
+{
+	char	err[128];
+
+	lp = loop_new();
+	mux = curlmux_new(lp, err, sizeof(err));
+	ck_assert_msg(mux != NULL, "%s", err);
+}
+
+static void
+teardown(void)
+{
+	curlmux_free(mux);
+	loop_free(lp);
+}
+
+struct done {
+	int		 calls;
+	CURLcode	 result;
+	bool		 in_add;	/* set around curlmux_add() */
+	bool		 called_in_add;
+	int		 again;		/* transfers to chain in the callback */
+	bool		 finished;
+};
+
+static void
+on_done(CURL *easy, CURLcode result, void *arg)
+{
+	struct done	*d = arg;
+	char		 err[128];
+
+	d->calls++;
+	d->result = result;
+	if (d->in_add)
+		d->called_in_add = true;
+	/* The handle is out of the multi: it can go again at once. */
+	if (d->again > 0) {
+		d->again--;
+		ck_assert_int_eq(curlmux_add(mux, easy, on_done, d, err,
+		    sizeof(err)), 0);
+		return;
+	}
+	d->finished = true;
+}
+
+static size_t
+sink(char *data, size_t size, size_t nmemb, void *arg)
+{
+	(void)data;
+	(void)arg;
+	return size * nmemb;
+}
+
+static CURL *
+easy_for(int port)
+{
+	CURL	*e = curl_easy_init();
+	char	 url[64];
+
+	ck_assert_ptr_nonnull(e);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PROXY, "");
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sink);
+	return e;
+}
+
+static void
+easy_free(CURL *e)
+{
+	char	*priv = NULL;
+
+	curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
+	ck_assert_ptr_null(priv);	/* curlmux left no record behind */
+	curl_easy_cleanup(e);
+}
+
+static int
+add(CURL *e, struct done *d)
+{
+	char	err[128];
+	int	rc;
+
+	d->in_add = true;
+	rc = curlmux_add(mux, e, on_done, d, err, sizeof(err));
+	d->in_add = false;
+	return rc;
+}
+
+/* ---- tests ----------------------------------------------------------------- */
+
+START_TEST(test_curlmux_done_once_from_the_loop)
+{
+	struct srv	s;
+	struct done	d = { 0 };
+	CURL		*e;
+
+	srv_start(&s, lp, true);
+	e = easy_for(s.port);
+	ck_assert_int_eq(add(e, &d), 0);
+	ck_assert_int_eq(d.calls, 0);
+	ck_assert_uint_eq(curlmux_count(mux), 1);
+	ck_assert(testutil_run_until(lp, &d.finished, 3000));
+	ck_assert_int_eq(d.calls, 1);
+	ck_assert(!d.called_in_add);
+	ck_assert_int_eq(d.result, CURLE_OK);
+	ck_assert_uint_eq(curlmux_count(mux), 0);
+	easy_free(e);
+	srv_stop(&s);
+}
+END_TEST
+
+START_TEST(test_curlmux_readd_in_callback)
+{
+	struct srv	s;
+	struct done	d = { .again = 2 };
+	CURL		*e;
+
+	srv_start(&s, lp, true);
+	e = easy_for(s.port);
+	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+	ck_assert_int_eq(add(e, &d), 0);
+	ck_assert(testutil_run_until(lp, &d.finished, 3000));
+	ck_assert_int_eq(d.calls, 3);
+	ck_assert_int_eq(s.accepted, 3);
+	ck_assert_int_eq(d.result, CURLE_OK);
+	easy_free(e);
+	srv_stop(&s);
+}
+END_TEST
+
+START_TEST(test_curlmux_refused)
+{
+	struct done	d = { 0 };
+	CURL		*e = easy_for(testutil_closed_port());
+
+	ck_assert_int_eq(add(e, &d), 0);
+	ck_assert(testutil_run_until(lp, &d.finished, 3000));
+	ck_assert_int_eq(d.result, CURLE_COULDNT_CONNECT);
+	easy_free(e);
+}
+END_TEST
+
+/* Removed in flight: no callback, nothing left watched or armed. */
+START_TEST(test_curlmux_remove_reports_nothing)
+{
+	struct srv	s;
+	struct done	d = { 0 };
+	CURL		*e;
+	int		 i;
+
+	srv_start(&s, lp, false);
+	e = easy_for(s.port);
+	ck_assert_int_eq(add(e, &d), 0);
+	for (i = 0; i < 100 && s.accepted == 0; i++)
+		loop_run_once(lp, 10000);
+	ck_assert_int_eq(s.accepted, 1);
+	curlmux_remove(mux, e);
+	curlmux_remove(mux, e);		/* twice: ignored */
+	ck_assert_uint_eq(curlmux_count(mux), 0);
+	for (i = 0; i < 10; i++)
+		loop_run_once(lp, 1000);
+	ck_assert_int_eq(d.calls, 0);
+	easy_free(e);
+	srv_stop(&s);
+	/* Only the loop's own timers may remain: none of curl's. */
+	ck_assert_uint_eq(loop_timer_count(lp), 0);
+}
+END_TEST
+
+/* Freed with transfers in flight: no callbacks; the handles are ours. */
+START_TEST(test_curlmux_free_in_flight)
+{
+	struct srv	s;
+	struct done	d1 = { 0 }, d2 = { 0 };
+	CURL		*e1, *e2;
+	int		 i;
+
+	srv_start(&s, lp, false);
+	e1 = easy_for(s.port);
+	e2 = easy_for(s.port);
+	ck_assert_int_eq(add(e1, &d1), 0);
+	ck_assert_int_eq(add(e2, &d2), 0);
+	for (i = 0; i < 100 && s.accepted < 2; i++)
+		loop_run_once(lp, 10000);
+	ck_assert_int_eq(s.accepted, 2);
+	curlmux_free(mux);
+	mux = NULL;
+	for (i = 0; i < 10; i++)
+		loop_run_once(lp, 1000);
+	ck_assert_int_eq(d1.calls + d2.calls, 0);
+	easy_free(e1);
+	easy_free(e2);
+	srv_stop(&s);
+	ck_assert_uint_eq(loop_timer_count(lp), 0);
+}
+END_TEST
+
+START_TEST(test_curlmux_shared_is_per_loop)
+{
+	struct loop	*other = loop_new();
+	struct curlmux	*a, *b;
+	char		 err[128];
+
+	a = curlmux_shared(lp, err, sizeof(err));
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_eq(curlmux_shared(lp, err, sizeof(err)), a);
+	b = curlmux_shared(other, err, sizeof(err));
+	ck_assert_ptr_null(b);
+	ck_assert_str_eq(err, "the shared curl multi belongs to another loop");
+	curlmux_shared_free();
+	b = curlmux_shared(other, err, sizeof(err));
+	ck_assert_ptr_nonnull(b);
+	curlmux_shared_free();
+	loop_free(other);
+}
+END_TEST
+
+static Suite *
+curlmux_suite(void)
+{
+	Suite	*s = suite_create("curlmux");
+	TCase	*tc;
+
+	tc = tcase_create("transfers");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, test_curlmux_done_once_from_the_loop);
+	tcase_add_test(tc, test_curlmux_readd_in_callback);
+	tcase_add_test(tc, test_curlmux_refused);
+	tcase_add_test(tc, test_curlmux_remove_reports_nothing);
+	tcase_add_test(tc, test_curlmux_free_in_flight);
+	tcase_add_test(tc, test_curlmux_shared_is_per_loop);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(curlmux_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
