@@ -21,6 +21,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <glob.h>
 #include <stdarg.h>
@@ -46,6 +49,8 @@
 #define MAX_IN_FLIGHT_MAX	100000
 #define HOST_NAME_BUF		256
 #define UNIT_HINT		"(use ms, s, m, h or d)"
+#define FNV_OFFSET		0xcbf29ce484222325ULL	/* FNV-1a, 64 bit */
+#define FNV_PRIME		0x100000001b3ULL
 
 /* Where an interval or timeout came from, for the messages. */
 enum origin {
@@ -77,7 +82,7 @@ static const char *const top_keys[] = { "agent", "defaults", "checks", NULL };
 static const char *const include_top_keys[] = { "checks", NULL };
 static const char *const agent_keys[] = {
 	"name", "state_dir", "max_in_flight", "include", "log",
-	"log_facility", "log_level", NULL
+	"log_facility", "log_level", "listen", "user", NULL
 };
 static const char *const defaults_keys[] = {
 	"interval", "timeout", "ip_version", NULL
@@ -271,6 +276,56 @@ config_parse_duration(const char *s, int64_t *ms, char *err, size_t errlen)
 	return 0;
 }
 
+int
+config_parse_listen(const char *s, struct sockaddr_storage *ss,
+    size_t *sslen, char *err, size_t errlen)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)(void *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)(void *)ss;
+	char			 host[INET6_ADDRSTRLEN + 2];
+	const char		*colon, *h = host;
+	char			*end;
+	long			 port;
+	size_t			 hl;
+
+	memset(ss, 0, sizeof(*ss));
+	if ((colon = strrchr(s, ':')) == NULL || colon == s ||
+	    (hl = (size_t)(colon - s)) >= sizeof(host)) {
+		snprintf(err, errlen, "must be ADDRESS:PORT such as "
+		    "\"127.0.0.1:9116\" or \"[::1]:9116\", got \"%s\"", s);
+		return -1;
+	}
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || errno != 0 || port < 1 ||
+	    port > 65535) {
+		snprintf(err, errlen, "port must be 1 to 65535, got \"%s\"",
+		    colon + 1);
+		return -1;
+	}
+	if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
+		host[hl - 1] = '\0';
+		h = host + 1;
+		if (inet_pton(AF_INET6, h, &sin6->sin6_addr) == 1) {
+			sin6->sin6_family = AF_INET6;
+			sin6->sin6_port = htons((uint16_t)port);
+			*sslen = sizeof(*sin6);
+			return 0;
+		}
+	} else if (inet_pton(AF_INET, h, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		*sslen = sizeof(*sin);
+		return 0;
+	}
+	snprintf(err, errlen, "address must be an IPv4 address or an IPv6 "
+	    "one in brackets (no host names: nothing blocks on DNS at "
+	    "startup), got \"%s\"", h);
+	return -1;
+}
+
 /* ---- generations -------------------------------------------------------- */
 
 static struct config *
@@ -322,6 +377,8 @@ config_free(struct config *cfg)
 	free(cfg->agent.include);
 	free(cfg->agent.name);
 	free(cfg->agent.state_dir);
+	free(cfg->agent.listen);
+	free(cfg->agent.user);
 	free(cfg->path);
 	free(cfg);
 }
@@ -508,6 +565,27 @@ agent_include(struct loader *ld, const config_setting_t *g)
 	}
 }
 
+/* agent.listen: "" turns the HTTP endpoint off. */
+static void
+agent_listen(struct loader *ld, const config_setting_t *g)
+{
+	struct sockaddr_storage	 ss;
+	size_t			 sslen;
+	char			*s = NULL, err[128];
+
+	if (confread_string(&ld->cr, g, "listen", false, &s) != 1)
+		return;
+	if (s[0] != '\0' && config_parse_listen(s, &ss, &sslen, err,
+	    sizeof(err)) == -1) {
+		confread_error(&ld->cr, config_setting_get_member(g, "listen"),
+		    "'listen' %s", err);
+		free(s);
+		return;
+	}
+	free(ld->cfg->agent.listen);
+	ld->cfg->agent.listen = s;
+}
+
 static void
 agent_strings(struct loader *ld, const config_setting_t *g)
 {
@@ -535,6 +613,11 @@ agent_strings(struct loader *ld, const config_setting_t *g)
 			free(a->state_dir);
 			a->state_dir = s;
 		}
+	}
+	agent_listen(ld, g);
+	if (confread_string(&ld->cr, g, "user", false, &s) == 1) {
+		free(a->user);
+		a->user = s;
 	}
 	s = NULL;
 	if (confread_string(&ld->cr, g, "log_facility", false, &s) != 1)
@@ -911,6 +994,70 @@ check_kind(struct loader *ld, const config_setting_t *g,
 	ck->target = NULL;
 }
 
+/* FNV-1a over bytes, continuing from h. */
+static uint64_t
+fnv_add(uint64_t h, const void *p, size_t len)
+{
+	const unsigned char	*b = p;
+	size_t			 i;
+
+	for (i = 0; i < len; i++) {
+		h ^= b[i];
+		h *= FNV_PRIME;
+	}
+	return h;
+}
+
+/* Hashes a setting and everything below it: names, types, values. */
+static uint64_t
+fnv_setting(uint64_t h, const config_setting_t *s)
+{
+	const config_setting_t	*e;
+	const char		*str;
+	int64_t			 n;
+	double			 d;
+	int			 type = config_setting_type(s), i;
+
+	h = fnv_add(h, &type, sizeof(type));
+	if ((str = config_setting_name(s)) != NULL)
+		h = fnv_add(h, str, strlen(str) + 1);
+	switch (type) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+	case CONFIG_TYPE_BOOL:
+		n = config_setting_get_int64(s);
+		if (type == CONFIG_TYPE_BOOL)
+			n = config_setting_get_bool(s);
+		return fnv_add(h, &n, sizeof(n));
+	case CONFIG_TYPE_FLOAT:
+		d = config_setting_get_float(s);
+		return fnv_add(h, &d, sizeof(d));
+	case CONFIG_TYPE_STRING:
+		str = config_setting_get_string(s);
+		return fnv_add(h, str, strlen(str) + 1);
+	default:
+		for (i = 0; (e = config_setting_get_elem(s, (unsigned int)i)) !=
+		    NULL; i++)
+			h = fnv_setting(h, e);
+		return fnv_add(h, &i, sizeof(i));
+	}
+}
+
+/*
+ * The check's identity for reloads: its group as written, plus the values
+ * it inherits (defaults may change while the group does not).
+ */
+static uint64_t
+check_fingerprint(const config_setting_t *g, const struct check_conf *ck)
+{
+	uint64_t	h = FNV_OFFSET;
+
+	h = fnv_setting(h, g);
+	h = fnv_add(h, &ck->interval_ms, sizeof(ck->interval_ms));
+	h = fnv_add(h, &ck->timeout_ms, sizeof(ck->timeout_ms));
+	return fnv_add(h, &ck->ip_family, sizeof(ck->ip_family));
+}
+
 static void
 check_parse(struct loader *ld, const config_setting_t *g)
 {
@@ -933,6 +1080,7 @@ check_parse(struct loader *ld, const config_setting_t *g)
 	check_labels(ld, g, ck);
 	if (ck->ops != NULL)
 		check_kind(ld, g, ck);
+	ck->fingerprint = check_fingerprint(g, ck);
 }
 
 /*

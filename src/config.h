@@ -23,6 +23,7 @@
 #define CONFIG_DEFAULT_MAX_IN_FLIGHT	256
 
 struct probe_ops;
+struct sockaddr_storage;
 
 enum config_log_target {
 	CONFIG_LOG_STDERR,
@@ -46,6 +47,12 @@ struct check_conf {
 	size_t			 nlabels;
 	char			*target;	/* set by the kind */
 	void			*kind_conf;	/* owned, ops->conf_free() */
+	/*
+	 * A hash of everything that makes the check what it is: its group as
+	 * written plus the effective interval, timeout and IP family.  Equal
+	 * fingerprints under one name mean a reload leaves the check alone.
+	 */
+	uint64_t		 fingerprint;
 };
 
 struct agent_conf {
@@ -57,6 +64,8 @@ struct agent_conf {
 	int			 debug;		/* log_level = "debug" */
 	char			**include;	/* glob patterns as written */
 	size_t			 ninclude;
+	char			*listen;	/* "addr:port"; NULL or "": off */
+	char			*user;		/* drop to it; NULL: stay */
 };
 
 struct config {
@@ -108,5 +117,12 @@ int	config_parse_duration(const char *s, int64_t *ms, char *err,
  * "250ms", "0s"; 32 bytes always suffice).  Returns buf.
  */
 const char *config_format_duration(int64_t ms, char *buf, size_t buflen);
+
+/*
+ * Parses agent.listen: "127.0.0.1:9116" or "[::1]:9116" (numeric only).
+ * Returns 0 with ss and *sslen set, or -1 with a reason in err.
+ */
+int	config_parse_listen(const char *s, struct sockaddr_storage *ss,
+	    size_t *sslen, char *err, size_t errlen);
 
 #endif /* SONDE_CONFIG_H */
