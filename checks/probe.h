@@ -22,6 +22,7 @@
 #define SONDE_PROBE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "loop.h"
@@ -91,6 +92,18 @@ struct probe_result {
 };
 
 typedef void (*probe_done_cb)(struct probe_run *run, void *arg);
+/*
+ * Writes one sample of the family being rendered: extra is NULL or
+ * constant label pairs such as "phase=\"connect\"" (no escaping is done).
+ */
+typedef void (*probe_sample_cb)(void *arg, const char *extra, double value);
+
+/* A Prometheus family a kind adds to /metrics (blackbox_exporter's names). */
+struct probe_family {
+	const char	*name;		/* "probe_http_status_code" */
+	const char	*type;		/* "gauge", "counter" */
+	const char	*help;
+};
 
 /*
  * A kind.  conf_keys lists the keys the kind accepts in a check block
@@ -140,6 +153,14 @@ struct probe_ops {
 	const char *const	 *metrics;
 	int	(*metric)(const struct probe_result *res, const char *name,
 		    double *value);
+	/*
+	 * Optional.  The kind's own /metrics families (terminated by a NULL
+	 * name), and how to write the samples of families[fam] for a result:
+	 * emit(arg, extra, value) per sample, none when res has no value.
+	 */
+	const struct probe_family *families;
+	void	(*metrics_write)(const struct probe_result *res, size_t fam,
+		    probe_sample_cb emit, void *arg);
 };
 
 /* One run of one check; embedded in or allocated by its owner. */

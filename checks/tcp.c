@@ -721,6 +721,22 @@ tcp_result_json(const struct probe_result *res, json_t *root)
 	return json_object_set_new(root, "tcp", tcp);
 }
 
+static const struct probe_family tcp_families[] = {
+	{ "probe_ip_protocol", "gauge",
+	    "Specifies whether probe ip protocol is IP4 or IP6" },
+	{ NULL, NULL, NULL }
+};
+
+/* probe_ip_protocol, as blackbox_exporter: 4 or 6, once connected. */
+static void
+tcp_metrics_write(const struct probe_result *res, size_t fam,
+    probe_sample_cb emit, void *arg)
+{
+	if (fam != 0 || res->tcp.address[0] == '\0')
+		return;
+	emit(arg, NULL, res->tcp.address[0] == '[' ? 6 : 4);
+}
+
 const struct probe_ops tcp_probe_ops = {
 	.kind = "tcp",
 	.conf_keys = tcp_conf_keys,
@@ -730,4 +746,6 @@ const struct probe_ops tcp_probe_ops = {
 	.expire = tcp_expire,
 	.abort = tcp_cleanup,
 	.result_json = tcp_result_json,
+	.families = tcp_families,
+	.metrics_write = tcp_metrics_write,
 };

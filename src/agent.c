@@ -24,8 +24,13 @@
 
 #include "agent.h"
 #include "config.h"
+#include "expo.h"
+#include "history.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
+#include "notify.h"
+#include "priv.h"
 #include "probe.h"
 #include "resolver.h"
 #include "result.h"
@@ -55,6 +60,16 @@ struct agent {
 	struct agent_states		 states;
 	uint64_t			 failed;	/* failed results */
 	bool				 syslog;
+	/* ---- ops: what /metrics, /status.json and / show ---- */
+	struct history			*history;
+	struct metrics			*metrics;	/* NULL: listen off */
+	struct sched_stats		 stats;		/* for the view */
+	int64_t				 started_at;	/* wall µs */
+	int64_t				 reload_at;	/* wall µs */
+	bool				 reload_ok;
+	uint64_t			 reloads_failed;
+	struct loop_timer		 watchdog;	/* systemd WatchdogSec */
+	int64_t				 watchdog_us;
 };
 
 /* --once: results wait here so they print in config order. */
@@ -379,6 +394,7 @@ agent_result(const struct check_conf *check, const struct probe_result *res,
 	    res->message[0] != '\0' ? ": " : "", res->message);
 	if (failing)
 		a->failed++;
+	history_add(a->history, check->name, res);	/* ops */
 	st = agent_states_slot(&a->states, check->name);
 	if (st == NULL || st->name == NULL)
 		return;		/* not in the running config (a late result) */
@@ -405,6 +421,113 @@ agent_apply_log(struct agent *a, const struct config *cfg, bool startup)
 		log_warnx("config", "agent.log changes on restart, not reload");
 }
 
+/* ---- ops: history, the HTTP endpoint, systemd, privileges ---------------- */
+
+/*
+ * The agent's alerts, read-only, for /metrics, /status.json and the status
+ * page.  None until the rules engine is connected here: call cb once per
+ * (rule, check) with its state and since when.
+ */
+static void
+agent_alerts(void *src, expo_alert_cb cb, void *arg)
+{
+	(void)src;
+	(void)cb;
+	(void)arg;
+}
+
+static void
+agent_view(void *arg, struct expo_view *v)
+{
+	struct agent	*a = arg;
+
+	sched_get_stats(a->sched, &a->stats);
+	v->cfg = a->cfg;
+	v->history = a->history;
+	v->stats = &a->stats;
+	v->agent = a->cfg->agent.name;
+	v->started_at = a->started_at;
+	v->now = loop_wallclock();
+	v->reload_ok = a->reload_ok;
+	v->reload_at = a->reload_at;
+	v->reloads_failed = a->reloads_failed;
+	v->alerts = agent_alerts;
+	v->alerts_src = a;
+}
+
+/* Tells systemd state (sd_notify); logs a failure once per kind. */
+static void
+agent_notify(struct agent *a, const char *state)
+{
+	char	buf[96];
+
+	if (strcmp(state, "RELOADING=1") == 0) {
+		snprintf(buf, sizeof(buf), "RELOADING=1\nMONOTONIC_USEC=%lld",
+		    (long long)loop_time(a->loop));
+		state = buf;
+	}
+	if (notify_send(state) == -1)
+		log_warn("agent", "sd_notify %s", state);
+}
+
+static void
+agent_watchdog(struct loop *loop, struct loop_timer *t, void *arg)
+{
+	struct agent	*a = arg;
+
+	agent_notify(a, "WATCHDOG=1");
+	loop_timer_after(loop, t, a->watchdog_us / 2);
+}
+
+static void
+agent_ops_reload(struct agent *a, const struct config *cfg)
+{
+	const char	*was = a->cfg->agent.listen, *now = cfg->agent.listen;
+
+	history_sync(a->history, cfg);
+	if (strcmp(was != NULL ? was : "", now != NULL ? now : "") != 0)
+		log_warnx("config", "agent.listen changes on restart, not "
+		    "reload");
+	was = a->cfg->agent.user;
+	now = cfg->agent.user;
+	if (strcmp(was != NULL ? was : "", now != NULL ? now : "") != 0)
+		log_warnx("config", "agent.user changes on restart, not "
+		    "reload");
+}
+
+/* Binds agent.listen, then drops to agent.user; returns 0 or -1. */
+static int
+agent_ops_start(struct agent *a)
+{
+	const char	*listen = a->cfg->agent.listen;
+	char		 err[256];
+
+	a->history = history_new();
+	history_sync(a->history, a->cfg);
+	a->started_at = a->reload_at = loop_wallclock();
+	a->reload_ok = true;
+	if (listen != NULL && listen[0] != '\0') {
+		a->metrics = metrics_new(a->loop, listen, agent_view, a, err,
+		    sizeof(err));
+		if (a->metrics == NULL) {
+			log_warnx("agent", "agent.listen %s", err);
+			return -1;
+		}
+		log_info("metrics", "serving /metrics, /status.json and the "
+		    "status page on port %d", metrics_port(a->metrics));
+	}
+	if (a->cfg->agent.user != NULL &&
+	    priv_drop(a->cfg->agent.user, err, sizeof(err)) == -1) {
+		log_warnx("agent", "agent.user: %s", err);
+		return -1;
+	}
+	if ((a->watchdog_us = notify_watchdog_usec()) > 0) {
+		loop_timer_init(&a->watchdog, agent_watchdog, a);
+		loop_timer_after(a->loop, &a->watchdog, a->watchdog_us / 2);
+	}
+	return 0;
+}
+
 /* SIGHUP: a valid new config replaces the running one; else keep it. */
 static void
 agent_reload(struct agent *a)
@@ -418,15 +541,19 @@ agent_reload(struct agent *a)
 	cfg = config_load(a->opt->config_path, &errs);
 	for (i = 0; i < errs.count; i++)
 		log_warnx("config", "%s", errs.lines[i]);
+	a->reload_at = loop_wallclock();
+	a->reload_ok = cfg != NULL;
 	if (cfg == NULL) {
 		log_warnx("config", "reload failed with %zu error%s, keeping "
 		    "the running configuration", errs.count,
 		    errs.count == 1 ? "" : "s");
 		config_errors_free(&errs);
+		a->reloads_failed++;
 		return;
 	}
 	config_errors_free(&errs);
 	agent_apply_log(a, cfg, false);
+	agent_ops_reload(a, cfg);
 	agent_states_rebuild(&a->states, cfg);
 	sched_set_config(a->sched, cfg);
 	config_unref(a->cfg);
@@ -441,9 +568,12 @@ agent_signal(struct loop *loop, int signo, void *arg)
 	struct agent	*a = arg;
 
 	if (signo == SIGHUP) {
+		agent_notify(a, "RELOADING=1");
 		agent_reload(a);
+		agent_notify(a, "READY=1");
 		return;
 	}
+	agent_notify(a, "STOPPING=1");
 	log_info("agent", "%s received, stopping",
 	    signo == SIGTERM ? "SIGTERM" : "SIGINT");
 	sched_stop(a->sched);
@@ -497,6 +627,8 @@ agent_start(struct agent *a)
 		return -1;
 	}
 	a->sched = sched_new(a->loop, a->resolver, agent_result, a);
+	if (agent_ops_start(a) == -1)
+		return -1;
 	agent_states_rebuild(&a->states, a->cfg);
 	sched_set_config(a->sched, a->cfg);
 	return 0;
@@ -517,13 +649,18 @@ agent_run(const struct agent_options *opt)
 		log_info("agent", "sonde %s started: %zu check%s, config %s",
 		    PACKAGE_VERSION, a.cfg->nchecks, agent_plural(a.cfg),
 		    opt->config_path);
+		agent_notify(&a, "READY=1");
 		if (loop_run(a.loop) == -1)
 			log_warn("agent", "loop");
 		else
 			rc = 0;
 		agent_log_summary(&a);
 	}
+	metrics_free(a.metrics);
+	if (a.watchdog_us > 0)
+		loop_timer_cancel(a.loop, &a.watchdog);
 	sched_free(a.sched);
+	history_free(a.history);
 	resolver_free(a.resolver);
 	loop_free(a.loop);
 	agent_states_free(&a.states);

@@ -95,7 +95,7 @@ static const int ip_families[] = { AF_INET, AF_INET6, AF_UNSPEC };
 static const char *const log_names[] = { "stderr", "syslog", NULL };
 static const char *const level_names[] = { "info", "debug", NULL };
 static const char *const reserved_labels[] = {
-	"check", "type", "instance", "job", NULL
+	"check", "type", "instance", "job", "phase", NULL
 };
 
 static const struct {
@@ -299,10 +299,10 @@ config_parse_listen(const char *s, struct sockaddr_storage *ss,
 	host[hl] = '\0';
 	errno = 0;
 	port = strtol(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end != '\0' || errno != 0 || port < 1 ||
+	if (colon[1] == '\0' || *end != '\0' || errno != 0 || port < 0 ||
 	    port > 65535) {
-		snprintf(err, errlen, "port must be 1 to 65535, got \"%s\"",
-		    colon + 1);
+		snprintf(err, errlen, "port must be 0 to 65535 (0: any free "
+		    "port), got \"%s\"", colon + 1);
 		return -1;
 	}
 	if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
