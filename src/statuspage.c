@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "buf.h"
 #include "config.h"
@@ -43,7 +44,8 @@ static const char statuspage_head[] =
     ".ok .dot{background:var(--ok)}.failing .dot{background:var(--bad)}"
     ".unknown .dot{background:var(--unk)}\n"
     ".name{font-weight:600;word-break:break-all}"
-    ".tgt,.since{color:var(--mut);font-size:12px;word-break:break-all}\n"
+    ".tgt{color:var(--mut);font-size:12px;word-break:break-all}\n"
+    ".since{color:var(--mut);font-size:12px}\n"
     ".msg{grid-column:2/4;font-size:13px}.failing .msg{color:var(--bad)}\n"
     ".reason{font-family:ui-monospace,monospace;font-size:12px}\n"
     "svg.spark{grid-column:3;grid-row:1/3}\n"
@@ -223,17 +225,25 @@ statuspage_summary(struct buf *b, const struct expo_view *v)
 	    v->cfg->nchecks - failing - unknown, failing, unknown);
 }
 
+/* Failing checks first, then those without a result, then the ok ones. */
 void
 statuspage_html(struct buf *b, const struct expo_view *v)
 {
-	size_t	i;
+	static const char *const	 order[] = { "failing", "unknown", "ok" };
+	const struct history_entry	*e;
+	size_t				 i, k;
 
 	buf_puts(b, statuspage_head);
 	statuspage_summary(b, v);
 	statuspage_alerts(b, v);
 	buf_puts(b, "<h2>Checks</h2>\n<ul id=\"checks\">\n");
-	for (i = 0; i < v->cfg->nchecks; i++)
-		statuspage_check(b, &v->cfg->checks[i],
-		    history_find(v->history, v->cfg->checks[i].name), v->now);
+	for (k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
+		for (i = 0; i < v->cfg->nchecks; i++) {
+			e = history_find(v->history, v->cfg->checks[i].name);
+			if (strcmp(statuspage_state(e), order[k]) == 0)
+				statuspage_check(b, &v->cfg->checks[i], e,
+				    v->now);
+		}
+	}
 	buf_puts(b, "</ul>\n</body></html>\n");
 }
