@@ -161,6 +161,17 @@ struct probe_ops {
 	const struct probe_family *families;
 	void	(*metrics_write)(const struct probe_result *res, size_t fam,
 		    probe_sample_cb emit, void *arg);
+	/*
+	 * Optional, for GET /probe?module=&target= (blackbox_exporter's
+	 * endpoint): sets in a module's group the keys that target stands
+	 * for (tcp: host, and port when the target has one), replacing what
+	 * the module set.  Returns 0, or -1 with a reason in err.
+	 * target_example always applies; modules are validated with it at
+	 * load.  A kind without target_apply cannot be a module.
+	 */
+	int	(*target_apply)(struct config_setting_t *group,
+		    const char *target, char *err, size_t errlen);
+	const char		 *target_example;
 };
 
 /* One run of one check; embedded in or allocated by its owner. */

@@ -507,8 +507,8 @@ agent_ops_start(struct agent *a)
 	a->started_at = a->reload_at = loop_wallclock();
 	a->reload_ok = true;
 	if (listen != NULL && listen[0] != '\0') {
-		a->metrics = metrics_new(a->loop, listen, agent_view, a, err,
-		    sizeof(err));
+		a->metrics = metrics_new(a->loop, a->resolver, listen,
+		    agent_view, a, err, sizeof(err));
 		if (a->metrics == NULL) {
 			log_warnx("agent", "agent.listen %s", err);
 			return -1;

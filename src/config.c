@@ -36,6 +36,7 @@
 
 #include <libconfig.h>
 
+#include "buf.h"
 #include "config.h"
 #include "confread.h"
 #include "log.h"
@@ -78,7 +79,8 @@ struct loader {
 	char			*lastfile;
 };
 
-static const char *const top_keys[] = { "agent", "defaults", "checks", NULL };
+static const char *const top_keys[] = { "agent", "defaults", "checks",
+	"modules", NULL };
 static const char *const include_top_keys[] = { "checks", NULL };
 static const char *const agent_keys[] = {
 	"name", "state_dir", "max_in_flight", "include", "log",
@@ -372,6 +374,11 @@ config_free(struct config *cfg)
 	for (i = 0; i < cfg->nfiles; i++)
 		free(cfg->files[i]);
 	free(cfg->files);
+	for (i = 0; i < cfg->nmodules; i++) {
+		free(cfg->modules[i].name);
+		free(cfg->modules[i].text);
+	}
+	free(cfg->modules);
 	for (i = 0; i < cfg->agent.ninclude; i++)
 		free(cfg->agent.include[i]);
 	free(cfg->agent.include);
@@ -1123,6 +1130,211 @@ checks_parse(struct loader *ld, const config_setting_t *s)
 	}
 }
 
+/* ---- modules (/probe) --------------------------------------------------- */
+
+/* Writes s in libconfig syntax (strings re-escaped); s's name if named. */
+static void
+setting_text(struct buf *b, const config_setting_t *s)
+{
+	const config_setting_t	*e;
+	const char		*p;
+	unsigned int		 i;
+	int			 type = config_setting_type(s);
+
+	if (config_setting_name(s) != NULL)
+		buf_printf(b, "%s = ", config_setting_name(s));
+	switch (type) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		buf_printf(b, "%lld%s", (long long)config_setting_get_int64(s),
+		    type == CONFIG_TYPE_INT64 ? "L" : "");
+		break;
+	case CONFIG_TYPE_FLOAT:
+		buf_printf(b, "%.17e", config_setting_get_float(s));
+		break;
+	case CONFIG_TYPE_BOOL:
+		buf_puts(b, config_setting_get_bool(s) ? "true" : "false");
+		break;
+	case CONFIG_TYPE_STRING:
+		buf_puts(b, "\"");
+		for (p = config_setting_get_string(s); *p != '\0'; p++) {
+			if (*p == '"' || *p == '\\')
+				buf_printf(b, "\\%c", *p);
+			else if ((unsigned char)*p < 0x20)
+				buf_printf(b, "\\x%02x", (unsigned char)*p);
+			else
+				buf_append(b, p, 1);
+		}
+		buf_puts(b, "\"");
+		break;
+	default:
+		buf_puts(b, type == CONFIG_TYPE_GROUP ? "{ " :
+		    type == CONFIG_TYPE_ARRAY ? "[ " : "( ");
+		for (i = 0; (e = config_setting_get_elem(s, i)) != NULL; i++) {
+			if (i > 0 && type != CONFIG_TYPE_GROUP)
+				buf_puts(b, ", ");
+			setting_text(b, e);
+			if (type == CONFIG_TYPE_GROUP)
+				buf_puts(b, "; ");
+		}
+		buf_puts(b, type == CONFIG_TYPE_GROUP ? "}" :
+		    type == CONFIG_TYPE_ARRAY ? "]" : ")");
+	}
+}
+
+/* "file:N: message" -> "message" for a line about file. */
+static const char *
+error_message(const char *line, const char *file)
+{
+	const char	*p = line;
+
+	if (strncmp(p, file, strlen(file)) == 0 && p[strlen(file)] == ':') {
+		p += strlen(file) + 1;
+		while (*p >= '0' && *p <= '9')
+			p++;
+		if (p[0] == ':' && p[1] == ' ')
+			return p + 2;
+	}
+	return line;
+}
+
+/* Parses m's text aimed at target into ld's config; returns 0 or -1. */
+static int
+module_parse(struct loader *ld, const struct config_module *m,
+    const char *target, char *err, size_t errlen)
+{
+	config_t		 c;
+	config_setting_t	*g;
+	char			*text;
+	int			 rc = -1;
+
+	/* Named "target" so that "target is missing 'port'" reads right. */
+	text = xasprintf("target = { name = \"%s\"; %s };", m->name,
+	    m->text);
+	config_init(&c);
+	if (config_read_string(&c, text) == CONFIG_FALSE)
+		snprintf(err, errlen, "%s", config_error_text(&c));
+	else if ((g = config_lookup(&c, "target")) != NULL &&
+	    m->ops->target_apply(g, target, err, errlen) == 0) {
+		check_parse(ld, g);
+		if (ld->cr.errs->count > 0)
+			snprintf(err, errlen, "%s", error_message(
+			    ld->cr.errs->lines[0], ld->cr.file));
+		else
+			rc = 0;
+	}
+	config_destroy(&c);
+	free(text);
+	return rc;
+}
+
+/* Instantiates m for target with the defaults of from. */
+static struct config *
+module_build(const struct config *from, const struct config_module *m,
+    const char *target, char *err, size_t errlen)
+{
+	struct config_errors	errs;
+	struct loader		ld;
+	int			rc;
+
+	memset(&errs, 0, sizeof(errs));
+	memset(&ld, 0, sizeof(ld));
+	ld.cr.errs = &errs;
+	ld.cfg = config_new(from->path);
+	/* No schedule: only the timeout matters, the interval never binds. */
+	ld.cfg->default_interval_ms = INTERVAL_MAX_MS;
+	ld.cfg->default_timeout_ms = from->default_timeout_ms;
+	ld.cfg->default_ip_family = from->default_ip_family;
+	ld.timeout_from = ORIGIN_DEFAULTS;
+	ld.cr.file = intern_file(&ld, m->file);
+	rc = module_parse(&ld, m, target, err, errlen);
+	config_errors_free(&errs);
+	if (rc == 0)
+		return ld.cfg;
+	config_free(ld.cfg);
+	return NULL;
+}
+
+struct config *
+config_instantiate(const struct config *cfg, const char *module,
+    const char *target, char *err, size_t errlen)
+{
+	size_t	i;
+
+	for (i = 0; i < cfg->nmodules; i++)
+		if (strcmp(cfg->modules[i].name, module) == 0)
+			break;
+	if (i == cfg->nmodules) {
+		snprintf(err, errlen, "no module named \"%s\" in %s", module,
+		    cfg->path);
+		return NULL;
+	}
+	return module_build(cfg, &cfg->modules[i], target, err, errlen);
+}
+
+/* One module: a check group without name and target, checked at load. */
+static void
+module_add(struct loader *ld, const config_setting_t *g)
+{
+	struct config_module	*m;
+	struct config		*probe;
+	struct buf		 b = { NULL, 0, 0 };
+	const config_setting_t	*e;
+	const struct probe_ops	*ops;
+	char			 err[256];
+	unsigned int		 i;
+
+	if (!check_name_ok(config_setting_name(g)))
+		confread_error(&ld->cr, g, "module name '%s' must be at most "
+		    "%d letters, digits, '_', '.', ':' or '-', starting with a "
+		    "letter or digit", config_setting_name(g), CHECK_NAME_MAX);
+	if (config_setting_get_member(g, "name") != NULL) {
+		confread_error(&ld->cr, config_setting_get_member(g, "name"),
+		    "a module has no 'name': its name is its key");
+		return;
+	}
+	if ((ops = check_type(ld, g)) == NULL)
+		return;
+	if (ops->target_apply == NULL) {
+		confread_error(&ld->cr, g, "checks of type '%s' cannot be "
+		    "modules yet", ops->kind);
+		return;
+	}
+	for (i = 0; (e = config_setting_get_elem(g, i)) != NULL; i++) {
+		setting_text(&b, e);
+		buf_puts(&b, "; ");
+	}
+	ld->cfg->modules = xreallocarray(ld->cfg->modules,
+	    ld->cfg->nmodules + 1, sizeof(*ld->cfg->modules));
+	m = &ld->cfg->modules[ld->cfg->nmodules++];
+	m->name = xstrdup(config_setting_name(g));
+	m->ops = ops;
+	m->file = intern_file(ld, config_setting_source_file(g));
+	m->line = config_setting_source_line(g);
+	m->text = b.data != NULL ? b.data : xstrdup("");
+	if ((probe = module_build(ld->cfg, m, ops->target_example, err,
+	    sizeof(err))) == NULL)
+		confread_error(&ld->cr, g, "module '%s': %s", m->name, err);
+	config_unref(probe);
+}
+
+static void
+modules_parse(struct loader *ld, const config_setting_t *s)
+{
+	const config_setting_t	*g;
+	unsigned int		 i;
+
+	for (i = 0; (g = config_setting_get_elem(s, i)) != NULL; i++) {
+		if (!config_setting_is_group(g)) {
+			confread_error(&ld->cr, g, "each module must be a "
+			    "group { type = ...; ... }, got %s",
+			    confread_type_name(g));
+			continue;
+		}
+		module_add(ld, g);
+	}
+}
+
 /* ---- files -------------------------------------------------------------- */
 
 static int
@@ -1233,7 +1445,10 @@ main_key(struct loader *ld, const config_setting_t *s)
 			defaults_parse(ld, &ld->cr, s);
 	} else if (strcmp(name, "checks") == 0)
 		checks_parse(ld, s);
-	else
+	else if (strcmp(name, "modules") == 0) {
+		if (is_group(ld, s))
+			modules_parse(ld, s);
+	} else
 		unknown_key(ld, s, top_keys);
 }
 

@@ -55,6 +55,18 @@ struct check_conf {
 	uint64_t		 fingerprint;
 };
 
+/*
+ * A named check template for GET /probe?module=&target= (the main file's
+ * modules group): a check without its target.
+ */
+struct config_module {
+	char			*name;
+	const struct probe_ops	*ops;
+	char			*file;		/* borrowed from cfg->files */
+	int			 line;
+	char			*text;		/* its keys, libconfig syntax */
+};
+
 struct agent_conf {
 	char			*name;		/* default: the host name */
 	char			*state_dir;
@@ -79,6 +91,8 @@ struct config {
 	size_t			 nchecks;
 	char			**files;	/* each file read; check->file */
 	size_t			 nfiles;
+	struct config_module	*modules;	/* in file order */
+	size_t			 nmodules;
 };
 
 /* Error lines collected during a load; each "file:line: message". */
@@ -100,6 +114,16 @@ void		 config_unref(struct config *cfg);
 /* Returns the check named name (borrowed from cfg), or NULL. */
 const struct check_conf *config_find_check(const struct config *cfg,
 		    const char *name);
+
+/*
+ * Builds a one-check generation from cfg's module named module (borrowed)
+ * aimed at target, with cfg's defaults.  Returns it with one reference,
+ * or NULL with a message in err ("no module named ...", or what is wrong
+ * with the target).
+ */
+struct config	*config_instantiate(const struct config *cfg,
+		    const char *module, const char *target, char *err,
+		    size_t errlen);
 
 /* Appends a printf-formatted line to errs. */
 void	config_errors_add(struct config_errors *errs, const char *fmt, ...)

@@ -6,6 +6,16 @@
  * routing and the response buffers.  What the pages say belongs to expo.c
  * and statuspage.c; the state they show belongs to the agent.
  *
+ * GET /probe (blackbox_exporter's endpoint) instantiates a module of the
+ * running config for the target (config_instantiate), starts one probe
+ * run on the loop, and suspends the connection (MHD_suspend_connection);
+ * the run's done callback resumes it and the next handler call answers
+ * with that one result (expo_probe).  The request owns its run and its
+ * one-check generation, freed when MHD reports the request completed;
+ * metrics_free() aborts runs still going.  The probe's deadline is the
+ * module's timeout, cut to Prometheus's X-Prometheus-Scrape-Timeout-Seconds
+ * less half a second when that is shorter, as blackbox_exporter does.
+ *
  * Limits: at most METRICS_CONN_MAX connections (METRICS_PER_IP_MAX per
  * address), each closed after METRICS_CONN_TIMEOUT_S idle seconds, so a
  * slow or stuck client cannot hold the agent's memory.  Requests are
@@ -31,6 +41,7 @@
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
+#include "probe.h"
 #include "statuspage.h"
 #include "xmalloc.h"
 
@@ -38,8 +49,12 @@
 #define METRICS_PER_IP_MAX	16
 #define METRICS_CONN_TIMEOUT_S	10
 
+struct metrics_req;
+
 struct metrics {
 	struct loop		*loop;
+	struct resolver		*resolver;
+	struct metrics_req	*reqs;		/* /probe requests alive */
 	struct MHD_Daemon	*d;
 	int			 epfd;		/* MHD's, watched by the loop */
 	int			 port;
@@ -122,6 +137,131 @@ metrics_text(struct MHD_Connection *c, unsigned status, const char *text)
 	    strlen(text));
 }
 
+/* One /probe request: its generation, its run, its suspended connection. */
+struct metrics_req {
+	struct metrics		*m;
+	struct MHD_Connection	*conn;
+	struct config		*cfg;		/* one check; a reference */
+	struct probe_run	 run;
+	bool			 suspended;
+	bool			 done;
+	struct metrics_req	*prev, *next;
+};
+
+static void
+metrics_probe_done(struct probe_run *run, void *arg)
+{
+	struct metrics_req	*r = arg;
+
+	r->done = true;
+	if (r->suspended) {
+		r->suspended = false;
+		MHD_resume_connection(r->conn);
+		/*
+		 * Run MHD now (we are on the loop, never inside MHD_run):
+		 * with 0.9.75 in external-epoll mode, the wake-up MHD posts
+		 * for a resume did not get the connection served (seen: the
+		 * request hung until the client gave up).
+		 */
+		metrics_run(r->m);
+	}
+}
+
+/* The probe deadline: the timeout, cut to Prometheus's scrape timeout. */
+static int64_t
+metrics_probe_timeout(struct MHD_Connection *c, int64_t timeout_us)
+{
+	const char	*h;
+	double		 s;
+
+	h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    "X-Prometheus-Scrape-Timeout-Seconds");
+	if (h == NULL || (s = strtod(h, NULL)) <= 0.6)
+		return timeout_us;
+	if ((int64_t)((s - 0.5) * 1e6) < timeout_us)
+		return (int64_t)((s - 0.5) * 1e6);
+	return timeout_us;
+}
+
+/* First call of a /probe request: start it, or answer 400. */
+static enum MHD_Result
+metrics_probe_start(struct metrics *m, struct MHD_Connection *c,
+    void **con_cls)
+{
+	struct expo_view	 v;
+	struct metrics_req	*r;
+	const char		*module, *target;
+	char			 err[320], msg[400];
+
+	module = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+	    "module");
+	target = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+	    "target");
+	if (target == NULL || target[0] == '\0' || module == NULL ||
+	    module[0] == '\0')
+		return metrics_text(c, MHD_HTTP_BAD_REQUEST, "/probe needs "
+		    "?module=NAME&target=TARGET (a module of the modules "
+		    "section)\n");
+	memset(&v, 0, sizeof(v));
+	m->view(m->arg, &v);
+	r = xcalloc(1, sizeof(*r));
+	if ((r->cfg = config_instantiate(v.cfg, module, target, err,
+	    sizeof(err))) == NULL) {
+		free(r);
+		snprintf(msg, sizeof(msg), "%s\n", err);
+		return metrics_text(c, MHD_HTTP_BAD_REQUEST, msg);
+	}
+	r->m = m;
+	r->conn = c;
+	if ((r->next = m->reqs) != NULL)
+		r->next->prev = r;
+	m->reqs = r;
+	*con_cls = r;
+	probe_run_init(&r->run, m->loop, m->resolver, &r->cfg->checks[0]);
+	probe_run_start(&r->run, loop_now(m->loop) + metrics_probe_timeout(c,
+	    r->cfg->checks[0].timeout_ms * 1000), metrics_probe_done, r);
+	r->suspended = true;	/* done is never called inside start */
+	MHD_suspend_connection(c);
+	return MHD_YES;
+}
+
+static enum MHD_Result
+metrics_probe(struct metrics *m, struct MHD_Connection *c, void **con_cls)
+{
+	struct metrics_req	*r = *con_cls;
+
+	if (r == NULL)
+		return metrics_probe_start(m, c, con_cls);
+	if (!r->done)		/* resumed without a result: not ours */
+		return MHD_NO;
+	buf_reset(&m->out);
+	expo_probe(&m->out, &r->cfg->checks[0], &r->run.result);
+	return metrics_reply(c, MHD_HTTP_OK, EXPO_PROM_TYPE, m->out.data,
+	    m->out.len);
+}
+
+/* MHD is done with a request: free a /probe's run and generation. */
+static void
+metrics_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct metrics		*m = cls;
+	struct metrics_req	*r = *con_cls;
+
+	if (r == NULL)
+		return;
+	*con_cls = NULL;
+	probe_run_abort(&r->run);	/* a no-op once done */
+	if (r->prev != NULL)
+		r->prev->next = r->next;
+	else
+		m->reqs = r->next;
+	if (r->next != NULL)
+		r->next->prev = r->prev;
+	config_unref(r->cfg);
+	free(r);
+}
+
 /* Renders one of the agent's pages into m->out; returns its type. */
 static const char *
 metrics_page(struct metrics *m, const char *url)
@@ -156,10 +296,12 @@ metrics_handler(void *cls, struct MHD_Connection *c, const char *url,
 		    "only GET and HEAD are served here\n");
 	if (strcmp(url, "/healthz") == 0)
 		return metrics_text(c, MHD_HTTP_OK, "ok\n");
+	if (strcmp(url, "/probe") == 0)
+		return metrics_probe(m, c, con_cls);
 	if (strcmp(url, "/metrics") != 0 && strcmp(url, "/status.json") != 0 &&
 	    strcmp(url, "/") != 0)
 		return metrics_text(c, MHD_HTTP_NOT_FOUND, "not found; try /, "
-		    "/metrics, /status.json or /healthz\n");
+		    "/metrics, /status.json, /probe or /healthz\n");
 	if ((type = metrics_page(m, url)) == NULL)
 		return metrics_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "cannot encode the status\n");
@@ -173,7 +315,7 @@ metrics_start(struct metrics *m, const struct sockaddr_storage *ss,
 {
 	const union MHD_DaemonInfo	*info;
 	unsigned int			 flags = MHD_USE_EPOLL |
-	    MHD_USE_ERROR_LOG;
+	    MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 
 	if (ss->ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
@@ -187,6 +329,7 @@ metrics_start(struct metrics *m, const struct sockaddr_storage *ss,
 	    MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned int)METRICS_CONN_TIMEOUT_S,
 	    MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1,
+	    MHD_OPTION_NOTIFY_COMPLETED, metrics_completed, m,
 	    MHD_OPTION_END);
 	if (m->d == NULL) {
 		snprintf(err, errlen, "cannot listen: %s", errno != 0 ?
@@ -211,8 +354,8 @@ metrics_start(struct metrics *m, const struct sockaddr_storage *ss,
 }
 
 struct metrics *
-metrics_new(struct loop *loop, const char *listen, metrics_view_cb view,
-    void *arg, char *err, size_t errlen)
+metrics_new(struct loop *loop, struct resolver *resolver, const char *listen,
+    metrics_view_cb view, void *arg, char *err, size_t errlen)
 {
 	struct sockaddr_storage	 ss;
 	struct metrics		*m;
@@ -225,6 +368,7 @@ metrics_new(struct loop *loop, const char *listen, metrics_view_cb view,
 	}
 	m = xcalloc(1, sizeof(*m));
 	m->loop = loop;
+	m->resolver = resolver;
 	m->view = view;
 	m->arg = arg;
 	m->epfd = -1;
@@ -248,8 +392,18 @@ metrics_port(const struct metrics *m)
 void
 metrics_free(struct metrics *m)
 {
+	struct metrics_req	*r;
+
 	if (m == NULL)
 		return;
+	/* Suspended connections must be resumed before MHD stops. */
+	for (r = m->reqs; r != NULL; r = r->next) {
+		probe_run_abort(&r->run);
+		if (r->suspended) {
+			r->suspended = false;
+			MHD_resume_connection(r->conn);
+		}
+	}
 	loop_prepare_del(m->loop, metrics_prepare, m);
 	loop_timer_cancel(m->loop, &m->timer);
 	loop_fd_del(m->loop, m->epfd);

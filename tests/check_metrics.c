@@ -375,6 +375,83 @@ START_TEST(test_metrics_statuspage)
 }
 END_TEST
 
+static const char module_conf[] =
+    "defaults: { timeout = \"4s\"; };\n"
+    "modules = {\n"
+    "  tcp_connect = { type = \"tcp\"; };\n"
+    "  ssh = { type = \"tcp\"; port = 22; timeout = \"2s\";\n"
+    "    expect = { reply = \"^SSH-2\\\\.0-\"; }; };\n"
+    "};\n";
+
+static const struct {
+	const char	*module;
+	const char	*target;
+	const char	*want;		/* the target, or the error */
+	int64_t		 timeout_ms;
+} instances[] = {
+	{ "tcp_connect", "db.internal:5432", "db.internal:5432", 4000 },
+	{ "tcp_connect", "[::1]:5432", "[::1]:5432", 4000 },
+	{ "ssh", "10.0.0.7", "10.0.0.7:22", 2000 },
+	{ "ssh", "10.0.0.7:2222", "10.0.0.7:2222", 2000 },
+	{ "tcp_connect", "db.internal", "target is missing required key "
+	    "'port'", 0 },
+	{ "tcp_connect", "db:0", "the port must be 1 to 65535", 0 },
+	{ "nope", "db:1", "no module named \"nope\"", 0 },
+};
+
+/* A module aimed at a target is a check like any other, or says why not. */
+START_TEST(test_metrics_module_instantiate)
+{
+	struct config	*cfg = load(module_conf), *one;
+	char		 err[256] = "";
+
+	ck_assert_uint_eq(cfg->nmodules, 2);
+	one = config_instantiate(cfg, instances[_i].module,
+	    instances[_i].target, err, sizeof(err));
+	if (instances[_i].timeout_ms == 0) {
+		ck_assert_ptr_null(one);
+		ck_assert_msg(strstr(err, instances[_i].want) != NULL,
+		    "%s: %s", instances[_i].target, err);
+	} else {
+		ck_assert_msg(one != NULL, "%s: %s", instances[_i].target,
+		    err);
+		ck_assert_uint_eq(one->nchecks, 1);
+		ck_assert_str_eq(one->checks[0].target, instances[_i].want);
+		ck_assert_int_eq(one->checks[0].timeout_ms,
+		    instances[_i].timeout_ms);
+		config_unref(one);
+	}
+	config_unref(cfg);
+}
+END_TEST
+
+/* A broken module is a load error at its file:line, as a check would be. */
+START_TEST(test_metrics_module_errors)
+{
+	struct config_errors	 errs;
+	char			*path;
+
+	path = testutil_write_file(testutil_tmpdir(), "sonde.conf",
+	    "modules = {\n"
+	    "  a = { type = \"tcp\"; prot = 22; };\n"
+	    "  b = { type = \"tcpp\"; };\n"
+	    "  c = { type = \"tcp\"; name = \"x\"; };\n"
+	    "};\n");
+	memset(&errs, 0, sizeof(errs));
+	ck_assert_ptr_null(config_load(path, &errs));
+	ck_assert_uint_eq(errs.count, 3);
+	ck_assert_msg(strstr(errs.lines[0], ":2: module 'a': unknown key "
+	    "'prot'") != NULL && strstr(errs.lines[0], "'port'") != NULL,
+	    "%s", errs.lines[0]);
+	ck_assert_msg(strstr(errs.lines[1], ":3: ") != NULL &&
+	    strstr(errs.lines[1], "tcpp") != NULL, "%s", errs.lines[1]);
+	ck_assert_msg(strstr(errs.lines[2], ":4: a module has no 'name'") !=
+	    NULL, "%s", errs.lines[2]);
+	config_errors_free(&errs);
+	free(path);
+}
+END_TEST
+
 static const struct {
 	const char	*in;
 	int		 ok;
@@ -593,7 +670,8 @@ server_conf(const char *dir, int port, const char *checks)
 
 	text = xasprintf("agent: { name = \"t\"; listen = \"127.0.0.1:%d\"; "
 	    "};\ndefaults: { interval = \"200ms\"; timeout = \"150ms\"; };\n"
-	    "checks = (\n%s\n);\n", port, checks);
+	    "modules = { tcp_connect = { type = \"tcp\"; timeout = \"1s\"; "
+	    "}; };\nchecks = (\n%s\n);\n", port, checks);
 	path = testutil_write_file(dir, "sonde.conf", text);
 	free(text);
 	return path;
@@ -654,6 +732,97 @@ START_TEST(test_metrics_scrape_promtool)
 }
 END_TEST
 
+/*
+ * blackbox_exporter's /probe: a module aimed at a target, answered when
+ * the probe ends, without a check label; several at once; bad requests
+ * answered 400 with the reason.
+ */
+START_TEST(test_metrics_probe_endpoint)
+{
+	const char	*dir = testutil_tmpdir();
+	struct daemon	 d;
+	struct buf	 b = { NULL, 0, 0 };
+	char		*conf, url[160];
+	int		 port = testutil_closed_port(), lport, lfd, i;
+
+	lfd = testutil_listen_tcp(AF_INET, 64, &lport);
+	conf = server_conf(dir, port, "");
+	daemon_start(&d, conf);
+	for (i = 0; i < 3; i++) {
+		snprintf(url, sizeof(url), "http://127.0.0.1:%d/probe?module="
+		    "tcp_connect&target=127.0.0.1:%d", port, lport);
+		ck_assert_int_eq(http("GET", url, &b, NULL, 0), 200);
+		ck_assert_msg(strstr(b.data, "\nprobe_success 1\n") != NULL,
+		    "%s", b.data);
+		ck_assert_ptr_nonnull(strstr(b.data, "\nprobe_ip_protocol 4\n"));
+		ck_assert_ptr_null(strstr(b.data, "check="));
+		promtool_check(b.data);
+		snprintf(url, sizeof(url), "http://127.0.0.1:%d/probe?module="
+		    "tcp_connect&target=127.0.0.1:%d", port,
+		    testutil_closed_port());
+		ck_assert_int_eq(http("GET", url, &b, NULL, 0), 200);
+		ck_assert_msg(strstr(b.data, "\nprobe_success 0\n") != NULL,
+		    "%s", b.data);
+	}
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/probe?module=nope&"
+	    "target=x:1", port);
+	ck_assert_int_eq(http("GET", url, &b, NULL, 0), 400);
+	ck_assert_ptr_nonnull(strstr(b.data, "no module named \"nope\""));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/probe?module="
+	    "tcp_connect", port);
+	ck_assert_int_eq(http("GET", url, &b, NULL, 0), 400);
+	ck_assert_ptr_nonnull(strstr(b.data, "target="));
+	ck_assert_int_eq(daemon_stop(&d, SIGTERM, NULL), 0);
+	close(lfd);
+	buf_free(&b);
+	free(d.err);
+	free(conf);
+}
+END_TEST
+
+/*
+ * SIGTERM while a /probe request waits on a probe that cannot end soon:
+ * the run is cancelled, the connection closed, exit 0 within 2 s.
+ */
+START_TEST(test_metrics_probe_sigterm)
+{
+	const char	*dir = testutil_tmpdir();
+	struct daemon	 d;
+	struct buf	 b = { NULL, 0, 0 };
+	char		*conf, url[160];
+	int		 port = testutil_closed_port(), lport, lfd;
+	int64_t		 ms;
+	pid_t		 client;
+
+	lfd = testutil_listen_tcp(AF_INET, 64, &lport);
+	conf = testutil_write_file(dir, "sonde.conf", "");
+	free(conf);
+	conf = xasprintf("agent: { listen = \"127.0.0.1:%d\"; };\n"
+	    "modules = { hang = { type = \"tcp\"; timeout = \"20s\"; "
+	    "expect = { reply = \"never\"; }; }; };\n", port);
+	free(testutil_write_file(dir, "sonde.conf", conf));
+	free(conf);
+	conf = xasprintf("%s/sonde.conf", dir);
+	daemon_start(&d, conf);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/probe?module=hang&"
+	    "target=127.0.0.1:%d", port, lport);
+	if ((client = fork()) == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		http_try(url, &b);
+		_exit(0);
+	}
+	usleep(300000);
+	ck_assert_int_eq(daemon_stop(&d, SIGTERM, &ms), 0);
+	ck_assert_msg(ms < 2000, "SIGTERM took %lld ms", (long long)ms);
+	kill(client, SIGKILL);
+	waitpid(client, NULL, 0);
+	close(lfd);
+	buf_free(&b);
+	free(d.err);
+	free(conf);
+}
+END_TEST
+
 /* Returns the value of sample line "name value" in text, or -1. */
 static double
 sample(const char *text, const char *series)
@@ -710,7 +879,7 @@ START_TEST(test_metrics_reload)
 
 	free(server_conf(dir, port, "{ name = \"x\"; type = \"tcp\"; }"));
 	ck_assert(kill(d.pid, SIGHUP) == 0);
-	want = xasprintf("%s:4: ", conf);
+	want = xasprintf("%s:5: ", conf);
 	daemon_wait(&d, want);
 	scrape_until(port, "sonde_config_last_reload_successful 0\n", &b);
 	ck_assert_ptr_nonnull(strstr(b.data,
@@ -974,11 +1143,16 @@ metrics_suite(void)
 	tcase_add_test(tc, test_metrics_statuspage);
 	tcase_add_loop_test(tc, test_metrics_listen_parse, 0,
 	    (int)(sizeof(listens) / sizeof(listens[0])));
+	tcase_add_loop_test(tc, test_metrics_module_instantiate, 0,
+	    (int)(sizeof(instances) / sizeof(instances[0])));
+	tcase_add_test(tc, test_metrics_module_errors);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("server");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_metrics_scrape_promtool);
+	tcase_add_test(tc, test_metrics_probe_endpoint);
+	tcase_add_test(tc, test_metrics_probe_sigterm);
 	tcase_add_test(tc, test_metrics_reload);
 	tcase_add_test(tc, test_metrics_sigterm_fast);
 	tcase_add_test(tc, test_metrics_prometheus_scrapes);
