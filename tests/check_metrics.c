@@ -197,6 +197,36 @@ promtool_check(const char *text)
 
 /* ---- render ------------------------------------------------------------- */
 
+/* Growth across the capacity edge, both escapes, reset keeps memory. */
+START_TEST(test_metrics_buf)
+{
+	struct buf	b = { NULL, 0, 0 };
+	char		big[1000];
+	size_t		i, cap;
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	for (i = 0; i < 50; i++)
+		buf_printf(&b, "%zu:%s;", i, big + i * 7);
+	ck_assert_uint_eq(strlen(b.data), b.len);
+	ck_assert_ptr_nonnull(strstr(b.data, "49:"));
+	ck_assert_int_eq(b.data[b.len - 1], ';');
+	cap = b.cap;
+	buf_reset(&b);
+	ck_assert_uint_eq(b.len, 0);
+	ck_assert_str_eq(b.data, "");
+	ck_assert_uint_eq(b.cap, cap);
+	buf_prom_escape(&b, "a\\b\"c\nd");
+	ck_assert_str_eq(b.data, "a\\\\b\\\"c\\nd");
+	buf_reset(&b);
+	buf_html_escape(&b, "<a href='x'>&\"</a>");
+	ck_assert_str_eq(b.data,
+	    "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;");
+	buf_free(&b);
+	ck_assert_ptr_null(b.data);
+}
+END_TEST
+
 START_TEST(test_metrics_history_ring_and_sync)
 {
 	struct config			*a, *b;
@@ -1137,6 +1167,7 @@ metrics_suite(void)
 
 	tc = tcase_create("render");
 	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_metrics_buf);
 	tcase_add_test(tc, test_metrics_history_ring_and_sync);
 	tcase_add_test(tc, test_metrics_exposition);
 	tcase_add_test(tc, test_metrics_status_json);
