@@ -479,6 +479,40 @@ START_TEST(test_metrics_module_errors)
 	    NULL, "%s", errs.lines[2]);
 	config_errors_free(&errs);
 	free(path);
+
+	/* agent.listen is checked at load, at its line. */
+	path = testutil_write_file(testutil_tmpdir(), "sonde.conf",
+	    "agent: {\n  listen = \"localhost:9116\";\n};\n");
+	memset(&errs, 0, sizeof(errs));
+	ck_assert_ptr_null(config_load(path, &errs));
+	ck_assert_uint_eq(errs.count, 1);
+	ck_assert_msg(strstr(errs.lines[0], ":2: 'listen' address must be "
+	    "an IPv4 address") != NULL, "%s", errs.lines[0]);
+	config_errors_free(&errs);
+	free(path);
+}
+END_TEST
+
+/* What a check inherits is part of its identity: a defaults change too. */
+START_TEST(test_metrics_fingerprint_defaults)
+{
+	struct config	*a, *b, *c;
+
+	a = load("defaults: { interval = \"30s\"; };\nchecks = ( { name = "
+	    "\"db\"; type = \"tcp\"; host = \"::1\"; port = 1; } );\n");
+	b = load("defaults: { interval = \"10s\"; };\nchecks = ( { name = "
+	    "\"db\"; type = \"tcp\"; host = \"::1\"; port = 1; } );\n");
+	c = load("checks = ( { name = \"db\"; type = \"tcp\"; host = "
+	    "\"::1\"; port = 1; interval = \"30s\"; } );\n");
+	ck_assert_uint_ne(a->checks[0].fingerprint, b->checks[0].fingerprint);
+	/*
+	 * The same effective check written differently counts as changed:
+	 * conservative, it restarts once; a real change is never kept.
+	 */
+	ck_assert_uint_ne(a->checks[0].fingerprint, c->checks[0].fingerprint);
+	config_unref(a);
+	config_unref(b);
+	config_unref(c);
 }
 END_TEST
 
@@ -1177,6 +1211,7 @@ metrics_suite(void)
 	tcase_add_loop_test(tc, test_metrics_module_instantiate, 0,
 	    (int)(sizeof(instances) / sizeof(instances[0])));
 	tcase_add_test(tc, test_metrics_module_errors);
+	tcase_add_test(tc, test_metrics_fingerprint_defaults);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("server");
