@@ -25,6 +25,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <check.h>
@@ -1141,6 +1142,79 @@ END_TEST
 
 /* ---- systemd ------------------------------------------------------------ */
 
+/* Reads notification datagrams from fd for up to ms into b (appended). */
+static void
+notify_read(int fd, struct buf *b, const char *until, int ms)
+{
+	struct pollfd	pfd = { .fd = fd, .events = POLLIN };
+	char		msg[512];
+	ssize_t		n;
+	int64_t		end = now_ms() + ms;
+
+	while (strstr(b->data != NULL ? b->data : "", until) == NULL &&
+	    now_ms() < end) {
+		if (poll(&pfd, 1, (int)(end - now_ms())) <= 0)
+			continue;
+		if ((n = recv(fd, msg, sizeof(msg) - 1, 0)) <= 0)
+			continue;
+		msg[n] = '\0';
+		buf_printf(b, "%s|", msg);
+	}
+}
+
+/*
+ * sd_notify as systemd sees it: READY=1 once running, WATCHDOG=1 pings at
+ * half WATCHDOG_USEC, RELOADING=1 (with MONOTONIC_USEC) then READY=1 on
+ * SIGHUP, STOPPING=1 on SIGTERM.
+ */
+START_TEST(test_metrics_sd_notify)
+{
+	const char		*dir = testutil_tmpdir();
+	struct sockaddr_un	 sun;
+	struct daemon		 d;
+	struct buf		 b = { NULL, 0, 0 };
+	char			*conf, *checks, *sock;
+	int			 fd, port = testutil_closed_port();
+
+	sock = xasprintf("%s/notify", dir);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ck_assert(fd >= 0);
+	ck_assert(bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0);
+	setenv("NOTIFY_SOCKET", sock, 1);
+	setenv("WATCHDOG_USEC", "200000", 1);
+	checks = tcp_check("a", testutil_closed_port());
+	conf = server_conf(dir, port, checks);
+	daemon_start(&d, conf);
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("WATCHDOG_USEC");
+	notify_read(fd, &b, "READY=1|", 3000);
+	ck_assert_msg(strncmp(b.data, "READY=1|", 8) == 0, "%s", b.data);
+	buf_reset(&b);
+	notify_read(fd, &b, "WATCHDOG=1|WATCHDOG=1|", 1000);
+	ck_assert_msg(strstr(b.data, "WATCHDOG=1|WATCHDOG=1|") != NULL,
+	    "two watchdog pings within 1 s: %s", b.data);
+	buf_reset(&b);
+	ck_assert(kill(d.pid, SIGHUP) == 0);
+	notify_read(fd, &b, "READY=1|", 3000);
+	ck_assert_msg(strstr(b.data, "RELOADING=1\nMONOTONIC_USEC=") != NULL &&
+	    strstr(b.data, "READY=1|") > strstr(b.data, "RELOADING=1"),
+	    "%s", b.data);
+	buf_reset(&b);
+	ck_assert_int_eq(daemon_stop(&d, SIGTERM, NULL), 0);
+	notify_read(fd, &b, "STOPPING=1|", 1000);
+	ck_assert_msg(strstr(b.data, "STOPPING=1|") != NULL, "%s", b.data);
+	close(fd);
+	buf_free(&b);
+	free(d.err);
+	free(conf);
+	free(checks);
+	free(sock);
+}
+END_TEST
+
 START_TEST(test_metrics_unit_verifies)
 {
 	const char	*sa = need_tool("systemd-analyze", "systemd");
@@ -1228,6 +1302,7 @@ metrics_suite(void)
 	tc = tcase_create("systemd");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_metrics_unit_verifies);
+	tcase_add_test(tc, test_metrics_sd_notify);
 	suite_add_tcase(s, tc);
 	return s;
 }
