@@ -11,6 +11,11 @@
  * check is failing and since when; the table is keyed by name so a reload
  * that keeps a check keeps its state.  Probing, scheduling and parsing
  * belong to the modules it calls.
+ *
+ * For operators (the "ops" section) it also owns the per-check history
+ * (src/history.c), the HTTP endpoint (src/metrics.c), to which it hands a
+ * read-only view of itself per request, the systemd notifications and
+ * watchdog, and the switch to agent.user after binding.
  */
 #include "autoconf.h"
 
