@@ -35,6 +35,8 @@
 #define PCRE2_CODE_UNIT_WIDTH	8
 #include <pcre2.h>
 
+#include <microhttpd.h>
+
 #include "agent.h"
 #include "xmalloc.h"
 
@@ -117,6 +119,7 @@ main_version(void)
 	    LIBCONFIG_VER_MINOR, LIBCONFIG_VER_REVISION);
 	printf("  PCRE2      %s\n", pcre2);
 	printf("  jansson    %s\n", jansson_version_str());
+	printf("  microhttpd %s\n", MHD_get_version());
 }
 
 /* Prints "sonde: <message>" and the usage hint; returns the status, 2. */
