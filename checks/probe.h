@@ -145,6 +145,18 @@ struct probe_result {
 };
 
 typedef void (*probe_done_cb)(struct probe_run *run, void *arg);
+/*
+ * Writes one sample of the family being rendered: extra is NULL or
+ * constant label pairs such as "phase=\"connect\"" (no escaping is done).
+ */
+typedef void (*probe_sample_cb)(void *arg, const char *extra, double value);
+
+/* A Prometheus family a kind adds to /metrics (blackbox_exporter's names). */
+struct probe_family {
+	const char	*name;		/* "probe_http_status_code" */
+	const char	*type;		/* "gauge", "counter" */
+	const char	*help;
+};
 
 /*
  * A kind.  conf_keys lists the keys the kind accepts in a check block
@@ -194,6 +206,25 @@ struct probe_ops {
 	const char *const	 *metrics;
 	int	(*metric)(const struct probe_result *res, const char *name,
 		    double *value);
+	/*
+	 * Optional.  The kind's own /metrics families (terminated by a NULL
+	 * name), and how to write the samples of families[fam] for a result:
+	 * emit(arg, extra, value) per sample, none when res has no value.
+	 */
+	const struct probe_family *families;
+	void	(*metrics_write)(const struct probe_result *res, size_t fam,
+		    probe_sample_cb emit, void *arg);
+	/*
+	 * Optional, for GET /probe?module=&target= (blackbox_exporter's
+	 * endpoint): sets in a module's group the keys that target stands
+	 * for (tcp: host, and port when the target has one), replacing what
+	 * the module set.  Returns 0, or -1 with a reason in err.
+	 * target_example always applies; modules are validated with it at
+	 * load.  A kind without target_apply cannot be a module.
+	 */
+	int	(*target_apply)(struct config_setting_t *group,
+		    const char *target, char *err, size_t errlen);
+	const char		 *target_example;
 };
 
 /* One run of one check; embedded in or allocated by its owner. */

@@ -407,6 +407,74 @@ tcp_expire(struct probe_run *run)
 	tcp_cleanup(run);
 }
 
+static const struct probe_family tcp_families[] = {
+	{ "probe_ip_protocol", "gauge",
+	    "Specifies whether probe ip protocol is IP4 or IP6" },
+	{ NULL, NULL, NULL }
+};
+
+/* probe_ip_protocol, as blackbox_exporter: 4 or 6, once connected. */
+static void
+tcp_metrics_write(const struct probe_result *res, size_t fam,
+    probe_sample_cb emit, void *arg)
+{
+	if (fam != 0 || res->tcp.address[0] == '\0')
+		return;
+	emit(arg, NULL, res->tcp.address[0] == '[' ? 6 : 4);
+}
+
+/* Replaces key in g with a new setting of type; returns it or NULL. */
+static config_setting_t *
+tcp_replace(config_setting_t *g, const char *key, int type)
+{
+	if (config_setting_get_member(g, key) != NULL)
+		config_setting_remove(g, key);
+	return config_setting_add(g, key, type);
+}
+
+/*
+ * A blackbox tcp target: "host:port", "[v6]:port", or a bare host or
+ * IPv6 literal, the port then coming from the module.
+ */
+static int
+tcp_target_apply(config_setting_t *g, const char *target, char *err,
+    size_t errlen)
+{
+	const char		*colon = strrchr(target, ':');
+	char			*host, *end;
+	long			 port = -1;
+	config_setting_t	*s;
+
+	if (target[0] == '[' && colon != NULL && colon > target &&
+	    colon[-1] == ']')
+		host = xstrndup(target + 1, (size_t)(colon - target - 2));
+	else if (colon != NULL && strchr(target, ':') == colon)
+		host = xstrndup(target, (size_t)(colon - target));
+	else {
+		host = xstrdup(target);
+		colon = NULL;
+	}
+	if (colon != NULL) {
+		errno = 0;
+		port = strtol(colon + 1, &end, 10);
+		if (colon[1] == '\0' || *end != '\0' || errno != 0 ||
+		    port < 1 || port > 65535) {
+			snprintf(err, errlen, "target \"%s\": the port must be "
+			    "1 to 65535", target);
+			free(host);
+			return -1;
+		}
+	}
+	s = tcp_replace(g, "host", CONFIG_TYPE_STRING);
+	config_setting_set_string(s, host);
+	free(host);
+	if (port != -1) {
+		s = tcp_replace(g, "port", CONFIG_TYPE_INT);
+		config_setting_set_int(s, (int)port);
+	}
+	return 0;
+}
+
 const struct probe_ops tcp_probe_ops = {
 	.kind = "tcp",
 	.conf_keys = tcp_conf_keys,
@@ -416,4 +484,8 @@ const struct probe_ops tcp_probe_ops = {
 	.expire = tcp_expire,
 	.abort = tcp_cleanup,
 	.result_json = netconn_result_json,
+	.families = tcp_families,
+	.metrics_write = tcp_metrics_write,
+	.target_apply = tcp_target_apply,
+	.target_example = "127.0.0.1:1",
 };

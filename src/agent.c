@@ -11,11 +11,16 @@
  * check is failing and since when; the table is keyed by name so a reload
  * that keeps a check keeps its state.  Results also go to the alert table
  * (alert.c), whose state the agent saves at the tick after a transition
- * (once a second at most) and at stop, and restores at startup.  Probing, scheduling, parsing
- * and rule logic belong to the modules it calls.  It also owns the SLO
+ * (once a second at most) and at stop, and restores at startup.  Probing,
+ * scheduling, parsing and rule logic belong to the modules it calls.  It also owns the SLO
  * table (slo.c): each result is counted there before the alerts see it,
  * the counts are saved every minute and at stop, and restored at startup
  * with the time it was down counted as unknown.
+ *
+ * For operators (the "ops" section) it also owns the per-check history
+ * (src/history.c), the HTTP endpoint (src/metrics.c), to which it hands a
+ * read-only view of itself per request, the systemd notifications and
+ * watchdog, and the switch to agent.user after binding.
  */
 #include "autoconf.h"
 
@@ -30,9 +35,14 @@
 #include "agent.h"
 #include "alert.h"
 #include "config.h"
+#include "expo.h"
+#include "history.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "notify.h"
+#include "priv.h"
+#include "sdnotify.h"
 #include "probe.h"
 #include "resolver.h"
 #include "curlmux.h"
@@ -71,6 +81,16 @@ struct agent {
 	struct slo_table		*slo;
 	int64_t				 slo_saved;	/* loop clock */
 	char				 slo_err[256];	/* last one logged */
+	/* ---- ops: what /metrics, /status.json and / show ---- */
+	struct history			*history;
+	struct metrics			*metrics;	/* NULL: listen off */
+	struct sched_stats		 stats;		/* for the view */
+	int64_t				 started_at;	/* wall µs */
+	int64_t				 reload_at;	/* wall µs */
+	bool				 reload_ok;
+	uint64_t			 reloads_failed;
+	struct loop_timer		 watchdog;	/* systemd WatchdogSec */
+	int64_t				 watchdog_us;
 };
 
 #define AGENT_TICK_US	1000000
@@ -502,6 +522,7 @@ agent_result(const struct check_conf *check, const struct probe_result *res,
 	/* Saved by the next tick: at most one fsync a second, not per result. */
 	slo_table_result(a->slo, check, res, loop_wallclock());
 	alerts_result(a->alerts, check, res, loop_wallclock());
+	history_add(a->history, check->name, res);	/* ops */
 	st = agent_states_slot(&a->states, check->name);
 	if (st == NULL || st->name == NULL)
 		return;		/* not in the running config (a late result) */
@@ -528,6 +549,113 @@ agent_apply_log(struct agent *a, const struct config *cfg, bool startup)
 		log_warnx("config", "agent.log changes on restart, not reload");
 }
 
+/* ---- ops: history, the HTTP endpoint, systemd, privileges ---------------- */
+
+/*
+ * The agent's alerts, read-only, for /metrics, /status.json and the status
+ * page.  None until the rules engine is connected here: call cb once per
+ * (rule, check) with its state and since when.
+ */
+static void
+agent_alerts(void *src, expo_alert_cb cb, void *arg)
+{
+	(void)src;
+	(void)cb;
+	(void)arg;
+}
+
+static void
+agent_view(void *arg, struct expo_view *v)
+{
+	struct agent	*a = arg;
+
+	sched_get_stats(a->sched, &a->stats);
+	v->cfg = a->cfg;
+	v->history = a->history;
+	v->stats = &a->stats;
+	v->agent = a->cfg->agent.name;
+	v->started_at = a->started_at;
+	v->now = loop_wallclock();
+	v->reload_ok = a->reload_ok;
+	v->reload_at = a->reload_at;
+	v->reloads_failed = a->reloads_failed;
+	v->alerts = agent_alerts;
+	v->alerts_src = a;
+}
+
+/* Tells systemd state (sd_notify); logs a failure once per kind. */
+static void
+agent_notify(struct agent *a, const char *state)
+{
+	char	buf[96];
+
+	if (strcmp(state, "RELOADING=1") == 0) {
+		snprintf(buf, sizeof(buf), "RELOADING=1\nMONOTONIC_USEC=%lld",
+		    (long long)loop_time(a->loop));
+		state = buf;
+	}
+	if (sdnotify_send(state) == -1)
+		log_warn("agent", "sd_notify %s", state);
+}
+
+static void
+agent_watchdog(struct loop *loop, struct loop_timer *t, void *arg)
+{
+	struct agent	*a = arg;
+
+	agent_notify(a, "WATCHDOG=1");
+	loop_timer_after(loop, t, a->watchdog_us / 2);
+}
+
+static void
+agent_ops_reload(struct agent *a, const struct config *cfg)
+{
+	const char	*was = a->cfg->agent.listen, *now = cfg->agent.listen;
+
+	history_sync(a->history, cfg);
+	if (strcmp(was != NULL ? was : "", now != NULL ? now : "") != 0)
+		log_warnx("config", "agent.listen changes on restart, not "
+		    "reload");
+	was = a->cfg->agent.user;
+	now = cfg->agent.user;
+	if (strcmp(was != NULL ? was : "", now != NULL ? now : "") != 0)
+		log_warnx("config", "agent.user changes on restart, not "
+		    "reload");
+}
+
+/* Binds agent.listen, then drops to agent.user; returns 0 or -1. */
+static int
+agent_ops_start(struct agent *a)
+{
+	const char	*listen = a->cfg->agent.listen;
+	char		 err[256];
+
+	a->history = history_new();
+	history_sync(a->history, a->cfg);
+	a->started_at = a->reload_at = loop_wallclock();
+	a->reload_ok = true;
+	if (listen != NULL && listen[0] != '\0') {
+		a->metrics = metrics_new(a->loop, a->resolver, listen,
+		    agent_view, a, err, sizeof(err));
+		if (a->metrics == NULL) {
+			log_warnx("agent", "agent.listen %s", err);
+			return -1;
+		}
+		log_info("metrics", "serving /metrics, /status.json and the "
+		    "status page on port %d", metrics_port(a->metrics));
+	}
+	if (a->cfg->agent.user != NULL &&
+	    priv_drop(a->cfg->agent.user, err, sizeof(err)) == -1) {
+		log_warnx("agent", "agent.user: %s", err);
+		return -1;
+	}
+	if ((a->watchdog_us = sdnotify_watchdog_usec()) > 0) {
+		loop_timer_init(&a->watchdog, agent_watchdog, a);
+		loop_timer_after(a->loop, &a->watchdog, a->watchdog_us / 2);
+	}
+	return 0;
+}
+
 /* SIGHUP: a valid new config replaces the running one; else keep it. */
 static void
 agent_reload(struct agent *a)
@@ -541,15 +669,19 @@ agent_reload(struct agent *a)
 	cfg = config_load(a->opt->config_path, &errs);
 	for (i = 0; i < errs.count; i++)
 		log_warnx("config", "%s", errs.lines[i]);
+	a->reload_at = loop_wallclock();
+	a->reload_ok = cfg != NULL;
 	if (cfg == NULL) {
 		log_warnx("config", "reload failed with %zu error%s, keeping "
 		    "the running configuration", errs.count,
 		    errs.count == 1 ? "" : "s");
 		config_errors_free(&errs);
+		a->reloads_failed++;
 		return;
 	}
 	config_errors_free(&errs);
 	agent_apply_log(a, cfg, false);
+	agent_ops_reload(a, cfg);
 	agent_states_rebuild(&a->states, cfg);
 	slo_table_set_config(a->slo, cfg);
 	sched_set_config(a->sched, cfg);
@@ -567,9 +699,12 @@ agent_signal(struct loop *loop, int signo, void *arg)
 	struct agent	*a = arg;
 
 	if (signo == SIGHUP) {
+		agent_notify(a, "RELOADING=1");
 		agent_reload(a);
+		agent_notify(a, "READY=1");
 		return;
 	}
+	agent_notify(a, "STOPPING=1");
 	log_info("agent", "%s received, stopping",
 	    signo == SIGTERM ? "SIGTERM" : "SIGINT");
 	sched_stop(a->sched);
@@ -624,6 +759,8 @@ agent_start(struct agent *a)
 		return -1;
 	}
 	a->sched = sched_new(a->loop, a->resolver, agent_result, a);
+	if (agent_ops_start(a) == -1)
+		return -1;
 	agent_states_rebuild(&a->states, a->cfg);
 	a->alerts = alerts_new(&notify_log_sink);
 	a->slo = slo_table_new();
@@ -653,6 +790,7 @@ agent_run(const struct agent_options *opt)
 		log_info("agent", "sonde %s started: %zu check%s, config %s",
 		    PACKAGE_VERSION, a.cfg->nchecks, agent_plural(a.cfg),
 		    opt->config_path);
+		agent_notify(&a, "READY=1");
 		if (loop_run(a.loop) == -1)
 			log_warn("agent", "loop");
 		else
@@ -661,12 +799,16 @@ agent_run(const struct agent_options *opt)
 		agent_slo_save(&a, true);
 		agent_log_summary(&a);
 	}
+	metrics_free(a.metrics);
+	if (a.watchdog_us > 0)
+		loop_timer_cancel(a.loop, &a.watchdog);
 	sched_free(a.sched);
 	if (a.loop != NULL)
 		loop_timer_cancel(a.loop, &a.tick);
 	alerts_free(a.alerts);
 	slo_table_free(a.slo);
 	curlmux_shared_free();
+	history_free(a.history);
 	resolver_free(a.resolver);
 	loop_free(a.loop);
 	agent_states_free(&a.states);

@@ -22,6 +22,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <glob.h>
 #include <stdarg.h>
@@ -34,6 +37,7 @@
 
 #include <libconfig.h>
 
+#include "buf.h"
 #include "config.h"
 #include "confread.h"
 #include "log.h"
@@ -49,6 +53,8 @@
 #define MAX_IN_FLIGHT_MAX	100000
 #define HOST_NAME_BUF		256
 #define UNIT_HINT		"(use ms, s, m, h or d)"
+#define FNV_OFFSET		0xcbf29ce484222325ULL	/* FNV-1a, 64 bit */
+#define FNV_PRIME		0x100000001b3ULL
 
 /* Where an interval or timeout came from, for the messages. */
 enum origin {
@@ -77,12 +83,13 @@ struct loader {
 };
 
 static const char *const top_keys[] = {
-	"agent", "defaults", "checks", "rules", "silences", NULL
+	"agent", "defaults", "checks", "rules", "silences", "modules", NULL
 };
 static const char *const include_top_keys[] = { "checks", NULL };
 static const char *const agent_keys[] = {
 	"name", "state_dir", "max_in_flight", "include", "log",
-	"log_facility", "log_level", "digest_threshold", "digest_window", NULL
+	"log_facility", "log_level", "digest_threshold", "digest_window",
+	"listen", "user", NULL
 };
 static const char *const defaults_keys[] = {
 	"interval", "timeout", "ip_version", NULL
@@ -99,7 +106,7 @@ static const int ip_families[] = { AF_INET, AF_INET6, AF_UNSPEC };
 static const char *const log_names[] = { "stderr", "syslog", NULL };
 static const char *const level_names[] = { "info", "debug", NULL };
 static const char *const reserved_labels[] = {
-	"check", "type", "instance", "job", NULL
+	"check", "type", "instance", "job", "phase", NULL
 };
 
 static const struct {
@@ -280,6 +287,56 @@ config_parse_duration(const char *s, int64_t *ms, char *err, size_t errlen)
 	return 0;
 }
 
+int
+config_parse_listen(const char *s, struct sockaddr_storage *ss,
+    size_t *sslen, char *err, size_t errlen)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)(void *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)(void *)ss;
+	char			 host[INET6_ADDRSTRLEN + 2];
+	const char		*colon, *h = host;
+	char			*end;
+	long			 port;
+	size_t			 hl;
+
+	memset(ss, 0, sizeof(*ss));
+	if ((colon = strrchr(s, ':')) == NULL || colon == s ||
+	    (hl = (size_t)(colon - s)) >= sizeof(host)) {
+		snprintf(err, errlen, "must be ADDRESS:PORT such as "
+		    "\"127.0.0.1:9116\" or \"[::1]:9116\", got \"%s\"", s);
+		return -1;
+	}
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || errno != 0 || port < 0 ||
+	    port > 65535) {
+		snprintf(err, errlen, "port must be 0 to 65535 (0: any free "
+		    "port), got \"%s\"", colon + 1);
+		return -1;
+	}
+	if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
+		host[hl - 1] = '\0';
+		h = host + 1;
+		if (inet_pton(AF_INET6, h, &sin6->sin6_addr) == 1) {
+			sin6->sin6_family = AF_INET6;
+			sin6->sin6_port = htons((uint16_t)port);
+			*sslen = sizeof(*sin6);
+			return 0;
+		}
+	} else if (inet_pton(AF_INET, h, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		*sslen = sizeof(*sin);
+		return 0;
+	}
+	snprintf(err, errlen, "address must be an IPv4 address or an IPv6 "
+	    "one in brackets (no host names: nothing blocks on DNS at "
+	    "startup), got \"%s\"", h);
+	return -1;
+}
+
 /* ---- generations -------------------------------------------------------- */
 
 static struct config *
@@ -329,12 +386,19 @@ config_free(struct config *cfg)
 	for (i = 0; i < cfg->nfiles; i++)
 		free(cfg->files[i]);
 	free(cfg->files);
+	for (i = 0; i < cfg->nmodules; i++) {
+		free(cfg->modules[i].name);
+		free(cfg->modules[i].text);
+	}
+	free(cfg->modules);
 	for (i = 0; i < cfg->agent.ninclude; i++)
 		free(cfg->agent.include[i]);
 	free(cfg->agent.include);
 	free(cfg->agent.name);
 	free(cfg->agent.state_dir);
 	rules_conf_free(cfg);
+	free(cfg->agent.listen);
+	free(cfg->agent.user);
 	free(cfg->path);
 	free(cfg);
 }
@@ -521,6 +585,27 @@ agent_include(struct loader *ld, const config_setting_t *g)
 	}
 }
 
+/* agent.listen: "" turns the HTTP endpoint off. */
+static void
+agent_listen(struct loader *ld, const config_setting_t *g)
+{
+	struct sockaddr_storage	 ss;
+	size_t			 sslen;
+	char			*s = NULL, err[128];
+
+	if (confread_string(&ld->cr, g, "listen", false, &s) != 1)
+		return;
+	if (s[0] != '\0' && config_parse_listen(s, &ss, &sslen, err,
+	    sizeof(err)) == -1) {
+		confread_error(&ld->cr, config_setting_get_member(g, "listen"),
+		    "'listen' %s", err);
+		free(s);
+		return;
+	}
+	free(ld->cfg->agent.listen);
+	ld->cfg->agent.listen = s;
+}
+
 static void
 agent_strings(struct loader *ld, const config_setting_t *g)
 {
@@ -548,6 +633,11 @@ agent_strings(struct loader *ld, const config_setting_t *g)
 			free(a->state_dir);
 			a->state_dir = s;
 		}
+	}
+	agent_listen(ld, g);
+	if (confread_string(&ld->cr, g, "user", false, &s) == 1) {
+		free(a->user);
+		a->user = s;
 	}
 	s = NULL;
 	if (confread_string(&ld->cr, g, "log_facility", false, &s) != 1)
@@ -987,6 +1077,70 @@ check_slo(struct loader *ld, const config_setting_t *g,
 	*ck->slo = c;
 }
 
+/* FNV-1a over bytes, continuing from h. */
+static uint64_t
+fnv_add(uint64_t h, const void *p, size_t len)
+{
+	const unsigned char	*b = p;
+	size_t			 i;
+
+	for (i = 0; i < len; i++) {
+		h ^= b[i];
+		h *= FNV_PRIME;
+	}
+	return h;
+}
+
+/* Hashes a setting and everything below it: names, types, values. */
+static uint64_t
+fnv_setting(uint64_t h, const config_setting_t *s)
+{
+	const config_setting_t	*e;
+	const char		*str;
+	int64_t			 n;
+	double			 d;
+	int			 type = config_setting_type(s), i;
+
+	h = fnv_add(h, &type, sizeof(type));
+	if ((str = config_setting_name(s)) != NULL)
+		h = fnv_add(h, str, strlen(str) + 1);
+	switch (type) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+	case CONFIG_TYPE_BOOL:
+		n = config_setting_get_int64(s);
+		if (type == CONFIG_TYPE_BOOL)
+			n = config_setting_get_bool(s);
+		return fnv_add(h, &n, sizeof(n));
+	case CONFIG_TYPE_FLOAT:
+		d = config_setting_get_float(s);
+		return fnv_add(h, &d, sizeof(d));
+	case CONFIG_TYPE_STRING:
+		str = config_setting_get_string(s);
+		return fnv_add(h, str, strlen(str) + 1);
+	default:
+		for (i = 0; (e = config_setting_get_elem(s, (unsigned int)i)) !=
+		    NULL; i++)
+			h = fnv_setting(h, e);
+		return fnv_add(h, &i, sizeof(i));
+	}
+}
+
+/*
+ * The check's identity for reloads: its group as written, plus the values
+ * it inherits (defaults may change while the group does not).
+ */
+static uint64_t
+check_fingerprint(const config_setting_t *g, const struct check_conf *ck)
+{
+	uint64_t	h = FNV_OFFSET;
+
+	h = fnv_setting(h, g);
+	h = fnv_add(h, &ck->interval_ms, sizeof(ck->interval_ms));
+	h = fnv_add(h, &ck->timeout_ms, sizeof(ck->timeout_ms));
+	return fnv_add(h, &ck->ip_family, sizeof(ck->ip_family));
+}
+
 static void
 check_parse(struct loader *ld, const config_setting_t *g)
 {
@@ -1010,6 +1164,7 @@ check_parse(struct loader *ld, const config_setting_t *g)
 	check_slo(ld, g, ck);
 	if (ck->ops != NULL)
 		check_kind(ld, g, ck);
+	ck->fingerprint = check_fingerprint(g, ck);
 }
 
 /*
@@ -1049,6 +1204,211 @@ checks_parse(struct loader *ld, const config_setting_t *s)
 		}
 		check_parse(ld, g);
 		prune_group((config_setting_t *)(uintptr_t)g);
+	}
+}
+
+/* ---- modules (/probe) --------------------------------------------------- */
+
+/* Writes s in libconfig syntax (strings re-escaped); s's name if named. */
+static void
+setting_text(struct buf *b, const config_setting_t *s)
+{
+	const config_setting_t	*e;
+	const char		*p;
+	unsigned int		 i;
+	int			 type = config_setting_type(s);
+
+	if (config_setting_name(s) != NULL)
+		buf_printf(b, "%s = ", config_setting_name(s));
+	switch (type) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		buf_printf(b, "%lld%s", (long long)config_setting_get_int64(s),
+		    type == CONFIG_TYPE_INT64 ? "L" : "");
+		break;
+	case CONFIG_TYPE_FLOAT:
+		buf_printf(b, "%.17e", config_setting_get_float(s));
+		break;
+	case CONFIG_TYPE_BOOL:
+		buf_puts(b, config_setting_get_bool(s) ? "true" : "false");
+		break;
+	case CONFIG_TYPE_STRING:
+		buf_puts(b, "\"");
+		for (p = config_setting_get_string(s); *p != '\0'; p++) {
+			if (*p == '"' || *p == '\\')
+				buf_printf(b, "\\%c", *p);
+			else if ((unsigned char)*p < 0x20)
+				buf_printf(b, "\\x%02x", (unsigned char)*p);
+			else
+				buf_append(b, p, 1);
+		}
+		buf_puts(b, "\"");
+		break;
+	default:
+		buf_puts(b, type == CONFIG_TYPE_GROUP ? "{ " :
+		    type == CONFIG_TYPE_ARRAY ? "[ " : "( ");
+		for (i = 0; (e = config_setting_get_elem(s, i)) != NULL; i++) {
+			if (i > 0 && type != CONFIG_TYPE_GROUP)
+				buf_puts(b, ", ");
+			setting_text(b, e);
+			if (type == CONFIG_TYPE_GROUP)
+				buf_puts(b, "; ");
+		}
+		buf_puts(b, type == CONFIG_TYPE_GROUP ? "}" :
+		    type == CONFIG_TYPE_ARRAY ? "]" : ")");
+	}
+}
+
+/* "file:N: message" -> "message" for a line about file. */
+static const char *
+error_message(const char *line, const char *file)
+{
+	const char	*p = line;
+
+	if (strncmp(p, file, strlen(file)) == 0 && p[strlen(file)] == ':') {
+		p += strlen(file) + 1;
+		while (*p >= '0' && *p <= '9')
+			p++;
+		if (p[0] == ':' && p[1] == ' ')
+			return p + 2;
+	}
+	return line;
+}
+
+/* Parses m's text aimed at target into ld's config; returns 0 or -1. */
+static int
+module_parse(struct loader *ld, const struct config_module *m,
+    const char *target, char *err, size_t errlen)
+{
+	config_t		 c;
+	config_setting_t	*g;
+	char			*text;
+	int			 rc = -1;
+
+	/* Named "target" so that "target is missing 'port'" reads right. */
+	text = xasprintf("target = { name = \"%s\"; %s };", m->name,
+	    m->text);
+	config_init(&c);
+	if (config_read_string(&c, text) == CONFIG_FALSE)
+		snprintf(err, errlen, "%s", config_error_text(&c));
+	else if ((g = config_lookup(&c, "target")) != NULL &&
+	    m->ops->target_apply(g, target, err, errlen) == 0) {
+		check_parse(ld, g);
+		if (ld->cr.errs->count > 0)
+			snprintf(err, errlen, "%s", error_message(
+			    ld->cr.errs->lines[0], ld->cr.file));
+		else
+			rc = 0;
+	}
+	config_destroy(&c);
+	free(text);
+	return rc;
+}
+
+/* Instantiates m for target with the defaults of from. */
+static struct config *
+module_build(const struct config *from, const struct config_module *m,
+    const char *target, char *err, size_t errlen)
+{
+	struct config_errors	errs;
+	struct loader		ld;
+	int			rc;
+
+	memset(&errs, 0, sizeof(errs));
+	memset(&ld, 0, sizeof(ld));
+	ld.cr.errs = &errs;
+	ld.cfg = config_new(from->path);
+	/* No schedule: only the timeout matters, the interval never binds. */
+	ld.cfg->default_interval_ms = INTERVAL_MAX_MS;
+	ld.cfg->default_timeout_ms = from->default_timeout_ms;
+	ld.cfg->default_ip_family = from->default_ip_family;
+	ld.timeout_from = ORIGIN_DEFAULTS;
+	ld.cr.file = intern_file(&ld, m->file);
+	rc = module_parse(&ld, m, target, err, errlen);
+	config_errors_free(&errs);
+	if (rc == 0)
+		return ld.cfg;
+	config_free(ld.cfg);
+	return NULL;
+}
+
+struct config *
+config_instantiate(const struct config *cfg, const char *module,
+    const char *target, char *err, size_t errlen)
+{
+	size_t	i;
+
+	for (i = 0; i < cfg->nmodules; i++)
+		if (strcmp(cfg->modules[i].name, module) == 0)
+			break;
+	if (i == cfg->nmodules) {
+		snprintf(err, errlen, "no module named \"%s\" in %s", module,
+		    cfg->path);
+		return NULL;
+	}
+	return module_build(cfg, &cfg->modules[i], target, err, errlen);
+}
+
+/* One module: a check group without name and target, checked at load. */
+static void
+module_add(struct loader *ld, const config_setting_t *g)
+{
+	struct config_module	*m;
+	struct config		*probe;
+	struct buf		 b = { NULL, 0, 0 };
+	const config_setting_t	*e;
+	const struct probe_ops	*ops;
+	char			 err[256];
+	unsigned int		 i;
+
+	if (!check_name_ok(config_setting_name(g)))
+		confread_error(&ld->cr, g, "module name '%s' must be at most "
+		    "%d letters, digits, '_', '.', ':' or '-', starting with a "
+		    "letter or digit", config_setting_name(g), CHECK_NAME_MAX);
+	if (config_setting_get_member(g, "name") != NULL) {
+		confread_error(&ld->cr, config_setting_get_member(g, "name"),
+		    "a module has no 'name': its name is its key");
+		return;
+	}
+	if ((ops = check_type(ld, g)) == NULL)
+		return;
+	if (ops->target_apply == NULL) {
+		confread_error(&ld->cr, g, "checks of type '%s' cannot be "
+		    "modules yet", ops->kind);
+		return;
+	}
+	for (i = 0; (e = config_setting_get_elem(g, i)) != NULL; i++) {
+		setting_text(&b, e);
+		buf_puts(&b, "; ");
+	}
+	ld->cfg->modules = xreallocarray(ld->cfg->modules,
+	    ld->cfg->nmodules + 1, sizeof(*ld->cfg->modules));
+	m = &ld->cfg->modules[ld->cfg->nmodules++];
+	m->name = xstrdup(config_setting_name(g));
+	m->ops = ops;
+	m->file = intern_file(ld, config_setting_source_file(g));
+	m->line = config_setting_source_line(g);
+	m->text = b.data != NULL ? b.data : xstrdup("");
+	if ((probe = module_build(ld->cfg, m, ops->target_example, err,
+	    sizeof(err))) == NULL)
+		confread_error(&ld->cr, g, "module '%s': %s", m->name, err);
+	config_unref(probe);
+}
+
+static void
+modules_parse(struct loader *ld, const config_setting_t *s)
+{
+	const config_setting_t	*g;
+	unsigned int		 i;
+
+	for (i = 0; (g = config_setting_get_elem(s, i)) != NULL; i++) {
+		if (!config_setting_is_group(g)) {
+			confread_error(&ld->cr, g, "each module must be a "
+			    "group { type = ...; ... }, got %s",
+			    confread_type_name(g));
+			continue;
+		}
+		module_add(ld, g);
 	}
 }
 
@@ -1167,7 +1527,10 @@ main_key(struct loader *ld, const config_setting_t *s)
 		rules_conf_parse(&ld->cr, s, ld->cfg);
 	else if (strcmp(name, "silences") == 0)
 		rules_conf_silences(&ld->cr, s, ld->cfg);
-	else
+	else if (strcmp(name, "modules") == 0) {
+		if (is_group(ld, s))
+			modules_parse(ld, s);
+	} else
 		unknown_key(ld, s, top_keys);
 }
 

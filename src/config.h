@@ -26,6 +26,7 @@ struct probe_ops;
 struct rule_conf;
 struct silence_conf;
 struct slo_conf;
+struct sockaddr_storage;
 
 enum config_log_target {
 	CONFIG_LOG_STDERR,
@@ -50,6 +51,24 @@ struct check_conf {
 	char			*target;	/* set by the kind */
 	void			*kind_conf;	/* owned, ops->conf_free() */
 	struct slo_conf		*slo;		/* owned; NULL: no SLO */
+	/*
+	 * A hash of everything that makes the check what it is: its group as
+	 * written plus the effective interval, timeout and IP family.  Equal
+	 * fingerprints under one name mean a reload leaves the check alone.
+	 */
+	uint64_t		 fingerprint;
+};
+
+/*
+ * A named check template for GET /probe?module=&target= (the main file's
+ * modules group): a check without its target.
+ */
+struct config_module {
+	char			*name;
+	const struct probe_ops	*ops;
+	char			*file;		/* borrowed from cfg->files */
+	int			 line;
+	char			*text;		/* its keys, libconfig syntax */
 };
 
 struct agent_conf {
@@ -63,6 +82,8 @@ struct agent_conf {
 	size_t			 ninclude;
 	int			 digest_threshold; /* alerts; see rules.h */
 	int64_t			 digest_window_ms; /* 0: no digest */
+	char			*listen;	/* "addr:port"; NULL or "": off */
+	char			*user;		/* drop to it; NULL: stay */
 };
 
 struct config {
@@ -80,6 +101,8 @@ struct config {
 	size_t			 nrules;
 	struct silence_conf	*silences;	/* rules.h */
 	size_t			 nsilences;
+	struct config_module	*modules;	/* in file order */
+	size_t			 nmodules;
 };
 
 /* Error lines collected during a load; each "file:line: message". */
@@ -102,6 +125,16 @@ void		 config_unref(struct config *cfg);
 const struct check_conf *config_find_check(const struct config *cfg,
 		    const char *name);
 
+/*
+ * Builds a one-check generation from cfg's module named module (borrowed)
+ * aimed at target, with cfg's defaults.  Returns it with one reference,
+ * or NULL with a message in err ("no module named ...", or what is wrong
+ * with the target).
+ */
+struct config	*config_instantiate(const struct config *cfg,
+		    const char *module, const char *target, char *err,
+		    size_t errlen);
+
 /* Appends a printf-formatted line to errs. */
 void	config_errors_add(struct config_errors *errs, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
@@ -118,5 +151,12 @@ int	config_parse_duration(const char *s, int64_t *ms, char *err,
  * "250ms", "0s"; 32 bytes always suffice).  Returns buf.
  */
 const char *config_format_duration(int64_t ms, char *buf, size_t buflen);
+
+/*
+ * Parses agent.listen: "127.0.0.1:9116" or "[::1]:9116" (numeric only).
+ * Returns 0 with ss and *sslen set, or -1 with a reason in err.
+ */
+int	config_parse_listen(const char *s, struct sockaddr_storage *ss,
+	    size_t *sslen, char *err, size_t errlen);
 
 #endif /* SONDE_CONFIG_H */

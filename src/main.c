@@ -36,6 +36,8 @@
 #define PCRE2_CODE_UNIT_WIDTH	8
 #include <pcre2.h>
 
+#include <microhttpd.h>
+
 #include "agent.h"
 #include "config.h"
 #include "report.h"
@@ -129,6 +131,7 @@ main_version(void)
 	    LIBCONFIG_VER_MINOR, LIBCONFIG_VER_REVISION);
 	printf("  PCRE2      %s\n", pcre2);
 	printf("  jansson    %s\n", jansson_version_str());
+	printf("  microhttpd %s\n", MHD_get_version());
 }
 
 /* Prints "sonde: <message>" and the usage hint; returns the status, 2. */

@@ -107,7 +107,7 @@ result_set_seconds(json_t *obj, const char *key, int64_t us)
 }
 
 /* Writes us (wall clock) as RFC 3339 UTC with milliseconds. */
-static void
+void
 result_rfc3339(int64_t us, char *buf, size_t buflen)
 {
 	struct tm	tm;

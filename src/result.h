@@ -52,4 +52,7 @@ void	 result_table_row(FILE *out, const struct result_table *t,
  */
 const char *result_format_us(int64_t us, char *buf, size_t buflen);
 
+/* Writes us (wall clock, µs) as RFC 3339 UTC with milliseconds. */
+void	 result_rfc3339(int64_t us, char *buf, size_t buflen);
+
 #endif /* SONDE_RESULT_H */

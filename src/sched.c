@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "config.h"
 #include "hist.h"
@@ -74,10 +75,15 @@ struct sched_entry {
 _Static_assert(sizeof(struct sched_entry) <= 80,
     "10,000 checks must fit the agent's memory budget");
 
-/* One run in flight; owned by the scheduler, freed with loop_defer(). */
+/*
+ * One run in flight; owned by the scheduler, freed with loop_defer().  It
+ * holds a reference on the generation its check belongs to: a reload that
+ * keeps the check lets the run finish against the old generation.
+ */
 struct sched_run {
 	struct probe_run	 probe;
 	struct sched_entry	*entry;
+	struct config		*cfg;		/* a reference */
 };
 
 struct sched {
@@ -182,6 +188,7 @@ sched_start(struct sched *s, struct sched_entry *e)
 
 	r = xcalloc(1, sizeof(*r));
 	r->entry = e;
+	r->cfg = config_ref(s->cfg);
 	e->run = r;
 	probe_run_init(&r->probe, s->loop, s->resolver, e->check);
 	probe_run_start(&r->probe, now + e->check->timeout_ms * 1000,
@@ -257,8 +264,25 @@ sched_start_waiting(struct sched *s)
 static void
 sched_run_free(struct loop *loop, void *arg)
 {
+	struct sched_run	*r = arg;
+
 	(void)loop;
-	free(arg);
+	config_unref(r->cfg);
+	free(r);
+}
+
+/* Cancels e's run in flight, if any (never from inside its callbacks). */
+static void
+sched_abort_run(struct sched *s, struct sched_entry *e)
+{
+	if (e->run == NULL)
+		return;
+	/* Not inside this run's callbacks: done detached it first. */
+	probe_run_abort(&e->run->probe);
+	sched_run_free(s->loop, e->run);
+	e->run = NULL;
+	s->stats.in_flight--;
+	s->stats.aborted++;
 }
 
 static void
@@ -297,14 +321,7 @@ sched_drop(struct sched *s)
 	for (i = 0; i < s->nentries; i++) {
 		e = &s->entries[i];
 		loop_timer_cancel(s->loop, &e->timer);
-		if (e->run == NULL)
-			continue;
-		/* Not inside this run's callbacks: done detached it first. */
-		probe_run_abort(&e->run->probe);
-		free(e->run);
-		e->run = NULL;
-		s->stats.in_flight--;
-		s->stats.aborted++;
+		sched_abort_run(s, e);
 	}
 	free(s->entries);
 	s->entries = NULL;
@@ -362,26 +379,165 @@ sched_free(struct sched *s)
 	free(s);
 }
 
+/* Arms e's first slot: its offset into the interval, counted from now. */
+static void
+sched_first_slot(struct sched *s, struct sched_entry *e, int64_t now)
+{
+	e->due = now + sched_first_offset(e->check->name,
+	    sched_interval(e->check));
+	loop_timer_at(s->loop, &e->timer, e->due);
+}
+
+/*
+ * Returns the index of the entry for name in an open-addressed table of
+ * old entry indexes (SIZE_MAX: empty), or SIZE_MAX.
+ */
+static size_t
+sched_index_find(const size_t *tab, size_t mask, const struct sched_entry *old,
+    const char *name)
+{
+	size_t	i;
+
+	for (i = sched_hash(name) & mask; tab[i] != SIZE_MAX; i = (i + 1) & mask)
+		if (strcmp(old[tab[i]].check->name, name) == 0)
+			return tab[i];
+	return SIZE_MAX;
+}
+
+/* Builds the name -> old entry table; returns it and sets *mask. */
+static size_t *
+sched_index_build(const struct sched *s, size_t *mask)
+{
+	size_t	*tab, cap, i, j;
+
+	for (cap = 16; cap < 2 * s->nentries + 1; cap *= 2)
+		;
+	tab = xcalloc(cap, sizeof(*tab));
+	for (i = 0; i < cap; i++)
+		tab[i] = SIZE_MAX;
+	for (i = 0; i < s->nentries; i++) {
+		for (j = sched_hash(s->entries[i].check->name) & (cap - 1);
+		    tab[j] != SIZE_MAX; j = (j + 1) & (cap - 1))
+			;
+		tab[j] = i;
+	}
+	*mask = cap - 1;
+	return tab;
+}
+
+/*
+ * Moves old's schedule to ne, which keeps the check: same slot on the
+ * grid, same run in flight, same place in the wait queue (rebuilt by the
+ * caller).  The timer moves because it is embedded in the entry.
+ */
+static void
+sched_carry(struct sched *s, struct sched_entry *old, struct sched_entry *ne)
+{
+	ne->due = old->due;
+	ne->state = old->state;
+	ne->late = old->late;
+	ne->run = old->run;
+	if (ne->run != NULL)
+		ne->run->entry = ne;
+	old->run = NULL;
+	if (loop_timer_armed(&old->timer)) {
+		loop_timer_at(s->loop, &ne->timer, old->timer.due);
+		loop_timer_cancel(s->loop, &old->timer);
+	}
+}
+
+/* Rebuilds the wait FIFO in the old order, through map (old -> new). */
+static void
+sched_rewait(struct sched *s, struct sched_entry *old, const size_t *map)
+{
+	struct sched_entry	*e, *ne;
+
+	e = s->wait_head;
+	s->wait_head = s->wait_tail = NULL;
+	for (; e != NULL; e = e->wait_next) {
+		if (map[e - old] == SIZE_MAX)
+			continue;
+		ne = &s->entries[map[e - old]];
+		ne->wait_next = NULL;
+		if (s->wait_tail != NULL)
+			s->wait_tail->wait_next = ne;
+		else
+			s->wait_head = ne;
+		s->wait_tail = ne;
+	}
+}
+
+/*
+ * Swaps in cfg while periodic: a check with the same name and fingerprint
+ * keeps its schedule (no slot lost or doubled), a changed one starts over
+ * from its first offset, a removed one has its run cancelled.
+ */
+static void
+sched_reload(struct sched *s, struct config *cfg, int64_t now)
+{
+	struct sched_entry	*old = s->entries, *ne;
+	size_t			*tab, *map, mask, nold = s->nentries, i, j;
+	size_t			 kept = 0;
+
+	tab = sched_index_build(s, &mask);
+	map = xcalloc(nold + 1, sizeof(*map));
+	for (i = 0; i < nold; i++)
+		map[i] = SIZE_MAX;
+	s->entries = xcalloc(cfg->nchecks + 1, sizeof(*s->entries));
+	s->nentries = cfg->nchecks;
+	for (i = 0; i < cfg->nchecks; i++) {
+		ne = &s->entries[i];
+		ne->check = &cfg->checks[i];
+		loop_timer_init(&ne->timer, sched_timer_fired, s);
+		j = sched_index_find(tab, mask, old, ne->check->name);
+		if (j != SIZE_MAX && old[j].check->fingerprint ==
+		    ne->check->fingerprint && old[j].check->ops ==
+		    ne->check->ops && map[j] == SIZE_MAX) {
+			sched_carry(s, &old[j], ne);
+			map[j] = i;
+			kept++;
+		} else
+			sched_first_slot(s, ne, now);
+	}
+	sched_rewait(s, old, map);
+	for (i = 0; i < nold; i++) {
+		loop_timer_cancel(s->loop, &old[i].timer);
+		sched_abort_run(s, &old[i]);
+	}
+	log_info("sched", "reload: %zu checks kept their schedule, %zu new or "
+	    "changed, %zu removed or changed", kept, cfg->nchecks - kept,
+	    nold - kept);
+	free(map);
+	free(tab);
+	free(old);
+	config_ref(cfg);
+	config_unref(s->cfg);
+	s->cfg = cfg;
+}
+
 void
 sched_set_config(struct sched *s, struct config *cfg)
 {
-	struct sched_entry	*e;
-	int64_t			 now;
-	size_t			 i;
+	int64_t	now;
+	size_t	i;
 
 	if (cfg == NULL) {
 		sched_stop(s);
 		return;
 	}
-	sched_install(s, cfg, cfg->nchecks, true);
 	/* Fresh, not the cached now: loading a config takes a while. */
 	now = loop_time(s->loop);
+	if (s->cfg != NULL && s->periodic) {
+		sched_reload(s, cfg, now);
+		s->max_in_flight = cfg->agent.max_in_flight > 0 ?
+		    (size_t)cfg->agent.max_in_flight : 0;
+		sched_start_waiting(s);
+		return;
+	}
+	sched_install(s, cfg, cfg->nchecks, true);
 	for (i = 0; i < s->nentries; i++) {
-		e = &s->entries[i];
-		e->check = &cfg->checks[i];
-		e->due = now + sched_first_offset(e->check->name,
-		    sched_interval(e->check));
-		loop_timer_at(s->loop, &e->timer, e->due);
+		s->entries[i].check = &cfg->checks[i];
+		sched_first_slot(s, &s->entries[i], now);
 	}
 	if (s->max_in_flight > 0)
 		log_info("sched", "scheduling %zu checks, at most %zu in "

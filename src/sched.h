@@ -10,9 +10,14 @@
  *   in due order and start as slots free up.
  * - Each run gets one absolute deadline, start + timeout.
  * - Schedule lag (actual start minus due time) goes into a histogram.
- * - Installing a config (sched_set_config, sched_run_once) or stopping
- *   aborts the runs of the one installed before: their results are never
- *   reported, and the old generation's reference is dropped at once.
+ * - Reloading (sched_set_config over a periodic schedule) keeps each check
+ *   whose name and fingerprint are unchanged exactly where it was: same
+ *   grid slot, same run in flight (which keeps the old generation
+ *   referenced until it ends), same place in the wait queue; so no probe
+ *   is lost or doubled.  Changed checks start over from their first
+ *   offset; removed ones have their run cancelled (never reported).
+ * - sched_run_once() or stopping aborts every run of the generation
+ *   installed before: their results are never reported.
  *
  * Results are handed to the result callback; the scheduler keeps none.
  */
@@ -53,7 +58,7 @@ struct sched	*sched_new(struct loop *loop, struct resolver *resolver,
 void		 sched_free(struct sched *s);
 /*
  * Schedules every check of cfg (takes a reference), replacing any config
- * installed before: runs of the old one are aborted.  Each check's first
+ * installed before as described above (reload).  A new check's first
  * run is sched_first_offset() after now; agent.max_in_flight < 1 means no
  * cap.  NULL is sched_stop().
  */

@@ -359,9 +359,10 @@ START_TEST(test_sched_first_runs_at_offsets)
 		expect_first_run(cfg, order[i], T0 + offset_of(cfg, order[i]));
 	ck_assert_uint_eq(nstarts, 40);
 
-	/* Installed again later, each check keeps its offset. */
+	/* Stopped and installed again later, each check keeps its offset. */
 	t1 = T0 + 25 * SEC + 123;
 	run_until(t1, 100 * MS);
+	sched_stop(sc);
 	sched_set_config(sc, cfg);
 	nstarts = 0;
 	for (i = 0; i < 40; i++)
@@ -660,6 +661,102 @@ START_TEST(test_sched_reload_aborts_old_runs)
 }
 END_TEST
 
+/* Counts the slots of check i of cfg in [from, to] on its grid. */
+static size_t
+slots_between(const struct config *cfg, size_t i, int64_t from, int64_t to)
+{
+	int64_t	t = T0 + offset_of(cfg, i), iv = cfg->checks[i].interval_ms * MS;
+	size_t	n = 0;
+
+	for (; t <= to; t += iv)
+		if (t >= from)
+			n++;
+	return n;
+}
+
+/*
+ * 1,000 checks, reloaded 12 times with an equal config (a different
+ * generation each time, as SIGHUP builds) at awkward moments, some with
+ * runs in flight and some waiting for the cap: every check runs exactly
+ * once per slot of its grid, none aborted, none twice.
+ */
+START_TEST(test_sched_reload_keeps_schedule)
+{
+	struct config		*gen[2];
+	struct sched_stats	 st;
+	char			 name[32];
+	size_t			 i, k;
+
+	gen[0] = cfg_new("c", 1000, 1000, 200 * MS);
+	gen[1] = cfg_new("c", 1000, 1000, 200 * MS);
+	gen[0]->agent.max_in_flight = gen[1]->agent.max_in_flight = 250;
+	sched_set_config(sc, gen[0]);
+	for (k = 1; k <= 12; k++) {
+		run_until(T0 + (int64_t)k * 370 * MS + 3, 10 * MS);
+		sched_set_config(sc, gen[k % 2]);
+	}
+	run_until(T0 + 5 * SEC, 10 * MS);
+	ck_assert_int_eq(naborts, 0);
+	for (i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "c-%zu", i);
+		ck_assert_msg(count_named(starts, nstarts, name) ==
+		    slots_between(gen[0], i, T0, T0 + 5 * SEC),
+		    "%s: %zu runs, %zu slots", name,
+		    count_named(starts, nstarts, name),
+		    slots_between(gen[0], i, T0, T0 + 5 * SEC));
+	}
+	sched_get_stats(sc, &st);
+	ck_assert_uint_eq(st.skipped, 0);
+	ck_assert_uint_eq(nresults + st.in_flight, nstarts);
+	sched_stop(sc);
+	loop_run_once(lp, 0);		/* deferred frees drop their refs */
+	cfg_free(gen[0]);
+	cfg_free(gen[1]);
+}
+END_TEST
+
+/*
+ * Kept, changed, removed and added checks: the kept one's run goes on
+ * (holding the old generation) and reports under its name; the changed
+ * and removed ones are cancelled, the changed and added ones start over.
+ */
+START_TEST(test_sched_reload_changed_removed)
+{
+	struct config		*a = cfg_new("x", 3, 10000, NEVER);
+	struct config		*b = cfg_new("x", 3, 10000, 1 * SEC);
+	struct sched_stats	 st;
+
+	b->checks[1].fingerprint = 99;		/* x-1 changed */
+	free(b->checks[2].name);
+	b->checks[2].name = xstrdup("x-new");	/* x-2 removed, x-new added */
+	sched_set_config(sc, a);
+	run_until(T0 + 10 * SEC - 1, 100 * MS);
+	ck_assert_uint_eq(nstarts, 3);
+	sched_set_config(sc, b);
+	ck_assert_int_eq(naborts, 2);
+	ck_assert_int_eq(active, 1);
+	ck_assert_int_eq(a->refs, 2);		/* x-0's run holds it */
+	/* Started up to one 100 ms step after its slot, so expires so. */
+	run_until(T0 + 10 * SEC + offset_of(a, 0) + 200 * MS, 100 * MS);
+	ck_assert_uint_eq(count_named(results, nresults, "x-0"), 1);
+	ck_assert_int_eq(nth_named(results, nresults, "x-0", 0)->status,
+	    PROBE_CONNECT_TIMEOUT);
+	ck_assert_int_eq(a->refs, 1);
+	run_until(clk.now + 20 * SEC, 100 * MS);
+	ck_assert_uint_eq(count_named(results, nresults, "x-2"), 0);
+	ck_assert_uint_ge(count_named(results, nresults, "x-1"), 2);
+	ck_assert_uint_ge(count_named(results, nresults, "x-new"), 2);
+	ck_assert_uint_ge(count_named(results, nresults, "x-0"), 3);
+	sched_get_stats(sc, &st);
+	ck_assert_uint_eq(st.aborted, 2);
+	ck_assert_uint_eq(st.checks, 3);
+	sched_stop(sc);
+	loop_run_once(lp, 0);
+	cfg_free(a);
+	cfg_free(b);
+}
+END_TEST
+
 START_TEST(test_sched_stop_and_free_in_flight)
 {
 	struct config		*cfg = cfg_new("busy", 4, 10000, NEVER);
@@ -768,6 +865,8 @@ sched_suite(void)
 	tcase_add_test(tc, test_sched_run_once);
 	tcase_add_test(tc, test_sched_run_once_capped);
 	tcase_add_test(tc, test_sched_reload_aborts_old_runs);
+	tcase_add_test(tc, test_sched_reload_keeps_schedule);
+	tcase_add_test(tc, test_sched_reload_changed_removed);
 	tcase_add_test(tc, test_sched_stop_and_free_in_flight);
 	tcase_add_test(tc, test_sched_stop_inside_callback);
 	suite_add_tcase(s, tc);

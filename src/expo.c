@@ -1,0 +1,502 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * expo: rendering the agent's state for machines.  This module owns the
+ * metric names, labels and help texts of /metrics (blackbox_exporter's
+ * families, so existing dashboards and alert rules keep working, each
+ * with a check label and the check's own labels; then sonde's), the /probe
+ * answer and the /status.json shape.  It reads a view the agent fills and
+ * keeps nothing: no state, no server, no clock.
+ *
+ * The text format (prometheus/docs exposition_formats.md): one HELP and
+ * one TYPE line per family, then all of its samples contiguously; label
+ * values escape backslash, double quote and newline; a final newline.
+ */
+#include "autoconf.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "buf.h"
+#include "config.h"
+#include "expo.h"
+#include "hist.h"
+#include "history.h"
+#include "probe.h"
+#include "result.h"
+#include "sched.h"
+
+/* What a sample callback needs: where to write, and the series' labels. */
+struct expo_ctx {
+	struct buf	*b;
+	const char	*name;
+	const char	*labels;	/* may be "" */
+};
+
+static void
+expo_family(struct buf *b, const char *name, const char *type,
+    const char *help)
+{
+	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* The shortest of %.15g / %.17g that reads back as v exactly. */
+static void
+expo_value(struct buf *b, double v)
+{
+	char	s[32];
+
+	if (isnan(v))
+		buf_puts(b, "NaN");
+	else if (isinf(v))
+		buf_puts(b, v > 0 ? "+Inf" : "-Inf");
+	else {
+		snprintf(s, sizeof(s), "%.15g", v);
+		if (strtod(s, NULL) != v)
+			snprintf(s, sizeof(s), "%.17g", v);
+		buf_puts(b, s);
+	}
+}
+
+/* Writes name{labels,extra} value. */
+static void
+expo_sample(void *arg, const char *extra, double v)
+{
+	struct expo_ctx	*c = arg;
+	bool		 any = c->labels[0] != '\0' || extra != NULL;
+
+	buf_puts(c->b, c->name);
+	if (any) {
+		buf_printf(c->b, "{%s%s%s}", c->labels,
+		    c->labels[0] != '\0' && extra != NULL ? "," : "",
+		    extra != NULL ? extra : "");
+	}
+	buf_puts(c->b, " ");
+	expo_value(c->b, v);
+	buf_puts(c->b, "\n");
+}
+
+/* Writes check="name",key="value"... for check into l (reset first). */
+static void
+expo_check_labels(struct buf *l, const struct check_conf *check)
+{
+	size_t	i;
+
+	buf_reset(l);
+	buf_puts(l, "check=\"");
+	buf_prom_escape(l, check->name);
+	buf_puts(l, "\"");
+	for (i = 0; i < check->nlabels; i++) {
+		buf_printf(l, ",%s=\"", check->labels[i].key);
+		buf_prom_escape(l, check->labels[i].value);
+		buf_puts(l, "\"");
+	}
+}
+
+/* The generic per-check families, blackbox_exporter's names. */
+enum expo_common {
+	EXPO_SUCCESS,
+	EXPO_DURATION,
+	EXPO_DNS_LOOKUP,
+	EXPO_COMMON_LAST
+};
+
+static const struct probe_family expo_common_families[] = {
+	[EXPO_SUCCESS] = { "probe_success", "gauge",
+	    "Displays whether or not the probe was a success" },
+	[EXPO_DURATION] = { "probe_duration_seconds", "gauge",
+	    "Returns how long the probe took to complete in seconds" },
+	[EXPO_DNS_LOOKUP] = { "probe_dns_lookup_time_seconds", "gauge",
+	    "Returns the time taken for probe dns lookup in seconds" },
+};
+_Static_assert(sizeof(expo_common_families) /
+    sizeof(expo_common_families[0]) == EXPO_COMMON_LAST,
+    "expo_common_families out of step with the enum");
+
+static void
+expo_common_write(const struct probe_result *res, size_t fam,
+    probe_sample_cb emit, void *arg)
+{
+	switch (fam) {
+	case EXPO_SUCCESS:
+		emit(arg, NULL, res->status == PROBE_OK);
+		break;
+	case EXPO_DURATION:
+		emit(arg, NULL, (double)res->duration / 1e6);
+		break;
+	case EXPO_DNS_LOOKUP:
+		if (res->phase[PROBE_PHASE_RESOLVE] >= 0)
+			emit(arg, NULL,
+			    (double)res->phase[PROBE_PHASE_RESOLVE] / 1e6);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Returns the index of family name in ops, or -1. */
+static ptrdiff_t
+expo_kind_family(const struct probe_ops *ops, const char *name)
+{
+	ptrdiff_t	i;
+
+	if (ops->families == NULL || ops->metrics_write == NULL)
+		return -1;
+	for (i = 0; ops->families[i].name != NULL; i++)
+		if (strcmp(ops->families[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * Writes family f: HELP and TYPE, then the samples of every check that
+ * has a result.  kind_fam < 0: a common family (index common).
+ */
+static void
+expo_check_family(struct buf *b, struct buf *l, const struct expo_view *v,
+    const struct probe_family *f, ptrdiff_t common)
+{
+	const struct history_entry	*e;
+	const struct check_conf		*c;
+	struct expo_ctx			 ctx;
+	ptrdiff_t			 k;
+	size_t				 i;
+
+	expo_family(b, f->name, f->type, f->help);
+	for (i = 0; i < v->cfg->nchecks; i++) {
+		c = &v->cfg->checks[i];
+		if ((e = history_find(v->history, c->name)) == NULL || !e->seen)
+			continue;
+		k = common >= 0 ? common : expo_kind_family(c->ops, f->name);
+		if (k < 0)
+			continue;
+		expo_check_labels(l, c);
+		ctx.b = b;
+		ctx.name = f->name;
+		ctx.labels = l->data;
+		if (common >= 0)
+			expo_common_write(&e->last, (size_t)k, expo_sample,
+			    &ctx);
+		else
+			c->ops->metrics_write(&e->last, (size_t)k, expo_sample,
+			    &ctx);
+	}
+}
+
+/* True when an earlier kind of the registry already wrote family name. */
+static bool
+expo_family_seen(size_t upto_kind, size_t upto_fam, const char *name)
+{
+	const struct probe_ops	*ops;
+	size_t			 k, f;
+
+	for (k = 0; k <= upto_kind; k++) {
+		ops = probe_registry[k];
+		if (ops->families == NULL)
+			continue;
+		for (f = 0; ops->families[f].name != NULL; f++) {
+			if (k == upto_kind && f == upto_fam)
+				return false;
+			if (strcmp(ops->families[f].name, name) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Every kind's own families, each once even if several kinds share it. */
+static void
+expo_kind_families(struct buf *b, struct buf *l, const struct expo_view *v)
+{
+	const struct probe_ops	*ops;
+	size_t			 k, f;
+
+	for (k = 0; probe_registry[k] != NULL; k++) {
+		ops = probe_registry[k];
+		if (ops->families == NULL || ops->metrics_write == NULL)
+			continue;
+		for (f = 0; ops->families[f].name != NULL; f++)
+			if (!expo_family_seen(k, f, ops->families[f].name))
+				expo_check_family(b, l, v, &ops->families[f],
+				    -1);
+	}
+}
+
+static void
+expo_probes_total(struct buf *b, struct buf *l, const struct expo_view *v)
+{
+	const struct history_entry	*e;
+	size_t				 i;
+
+	expo_family(b, "sonde_probes_total", "counter",
+	    "Probes completed per check, by result, since the check was "
+	    "loaded unchanged");
+	for (i = 0; i < v->cfg->nchecks; i++) {
+		if ((e = history_find(v->history, v->cfg->checks[i].name)) ==
+		    NULL)
+			continue;
+		expo_check_labels(l, &v->cfg->checks[i]);
+		buf_printf(b, "sonde_probes_total{%s,result=\"success\"} %llu\n"
+		    "sonde_probes_total{%s,result=\"failure\"} %llu\n", l->data,
+		    (unsigned long long)(e->probes - e->failures), l->data,
+		    (unsigned long long)e->failures);
+	}
+}
+
+static void
+expo_alert_sample(const struct expo_alert *a, void *arg)
+{
+	struct buf	*b = arg;
+
+	buf_puts(b, "sonde_alert_state{rule=\"");
+	buf_prom_escape(b, a->rule);
+	buf_puts(b, "\",check=\"");
+	buf_prom_escape(b, a->check);
+	buf_puts(b, "\",state=\"");
+	buf_prom_escape(b, a->state);
+	buf_puts(b, "\"} 1\n");
+}
+
+static void
+expo_lag(struct buf *b, const struct sched_stats *st)
+{
+	static const double	q[] = { 0.5, 0.9, 0.99 };
+	size_t			i;
+
+	expo_family(b, "sonde_probe_schedule_lag_seconds", "summary",
+	    "Delay between when a probe was due and when it started");
+	for (i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		buf_printf(b, "sonde_probe_schedule_lag_seconds{quantile=\"%g\"}"
+		    " ", q[i]);
+		expo_value(b, (double)hist_quantile(&st->lag, q[i]) / 1e6);
+		buf_puts(b, "\n");
+	}
+	buf_puts(b, "sonde_probe_schedule_lag_seconds_sum ");
+	expo_value(b, (double)st->lag.sum / 1e6);
+	buf_printf(b, "\nsonde_probe_schedule_lag_seconds_count %llu\n",
+	    (unsigned long long)st->lag.count);
+}
+
+/* sonde's own families: the agent, not the checks. */
+static void
+expo_agent(struct buf *b, const struct expo_view *v)
+{
+	const struct sched_stats	*st = v->stats;
+
+	expo_family(b, "sonde_alert_state", "gauge", "Alerts held by the "
+	    "agent: 1 per (rule, check), labelled with the current state");
+	if (v->alerts != NULL)
+		v->alerts(v->alerts_src, expo_alert_sample, b);
+	expo_family(b, "sonde_outbox_pending", "gauge", "Notifications "
+	    "waiting in the outbox, per channel (none configured yet)");
+	expo_lag(b, st);
+	expo_family(b, "sonde_probes_in_flight", "gauge",
+	    "Probes running now");
+	buf_printf(b, "sonde_probes_in_flight %zu\n", st->in_flight);
+	expo_family(b, "sonde_probes_skipped_total", "counter", "Slots not "
+	    "run because the check's previous run was still going");
+	buf_printf(b, "sonde_probes_skipped_total %llu\n",
+	    (unsigned long long)st->skipped);
+	expo_family(b, "sonde_checks", "gauge", "Checks in the running "
+	    "configuration");
+	buf_printf(b, "sonde_checks %zu\n", v->cfg->nchecks);
+	expo_family(b, "sonde_config_last_reload_successful", "gauge",
+	    "Whether the last configuration reload attempt succeeded");
+	buf_printf(b, "sonde_config_last_reload_successful %d\n",
+	    v->reload_ok ? 1 : 0);
+	expo_family(b, "sonde_config_last_reload_timestamp_seconds", "gauge",
+	    "When the configuration was last loaded or a reload attempted");
+	buf_printf(b, "sonde_config_last_reload_timestamp_seconds %.3f\n",
+	    (double)v->reload_at / 1e6);
+	expo_family(b, "sonde_config_reloads_failed_total", "counter",
+	    "Reloads refused because the new configuration had errors");
+	buf_printf(b, "sonde_config_reloads_failed_total %llu\n",
+	    (unsigned long long)v->reloads_failed);
+	expo_family(b, "sonde_start_time_seconds", "gauge",
+	    "When the agent started, seconds since the epoch");
+	buf_printf(b, "sonde_start_time_seconds %.3f\n",
+	    (double)v->started_at / 1e6);
+	expo_family(b, "sonde_build_info", "gauge", "Always 1, labelled "
+	    "with the version");
+	buf_printf(b, "sonde_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
+}
+
+void
+expo_metrics(struct buf *b, const struct expo_view *v)
+{
+	struct buf	l = { NULL, 0, 0 };
+	size_t		i;
+
+	for (i = 0; i < EXPO_COMMON_LAST; i++)
+		expo_check_family(b, &l, v, &expo_common_families[i],
+		    (ptrdiff_t)i);
+	expo_kind_families(b, &l, v);
+	expo_probes_total(b, &l, v);
+	expo_agent(b, v);
+	buf_free(&l);
+}
+
+void
+expo_probe(struct buf *b, const struct check_conf *check,
+    const struct probe_result *res)
+{
+	const struct probe_ops	*ops = check->ops;
+	struct expo_ctx		 ctx;
+	size_t			 i;
+
+	ctx.b = b;
+	ctx.labels = "";
+	for (i = 0; i < EXPO_COMMON_LAST; i++) {
+		ctx.name = expo_common_families[i].name;
+		expo_family(b, ctx.name, expo_common_families[i].type,
+		    expo_common_families[i].help);
+		expo_common_write(res, i, expo_sample, &ctx);
+	}
+	if (ops->families == NULL || ops->metrics_write == NULL)
+		return;
+	for (i = 0; ops->families[i].name != NULL; i++) {
+		ctx.name = ops->families[i].name;
+		expo_family(b, ctx.name, ops->families[i].type,
+		    ops->families[i].help);
+		ops->metrics_write(res, i, expo_sample, &ctx);
+	}
+}
+
+/* ---- /status.json ------------------------------------------------------- */
+
+static json_t *
+expo_json_time(int64_t us)
+{
+	char	stamp[40];
+
+	result_rfc3339(us, stamp, sizeof(stamp));
+	return json_string(stamp);
+}
+
+/* "recent": [{"duration_seconds": x, "ok": true}, ...], oldest first. */
+static json_t *
+expo_json_recent(const struct history_entry *e)
+{
+	uint32_t	 us[HISTORY_RING];
+	bool		 failed[HISTORY_RING];
+	json_t		*a, *o;
+	size_t		 i, n;
+
+	a = json_array();
+	n = history_ring(e, us, failed);
+	for (i = 0; a != NULL && i < n; i++) {
+		o = json_pack("{s:f,s:b}", "duration_seconds",
+		    (double)us[i] / 1e6, "ok", !failed[i]);
+		if (o == NULL || json_array_append_new(a, o) == -1) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+/* The part of a check's object that needs a result. */
+static int
+expo_json_seen(json_t *o, const struct check_conf *c,
+    const struct history_entry *e)
+{
+	json_t	*last;
+	char	*text;
+
+	if ((text = result_json(c, &e->last)) == NULL)
+		return -1;
+	last = json_loads(text, 0, NULL);
+	free(text);
+	if (last == NULL)
+		return -1;
+	if (json_object_set_new(o, "last", last) == -1 ||
+	    json_object_set_new(o, "since", expo_json_time(e->since)) == -1 ||
+	    json_object_set_new(o, "recent", expo_json_recent(e)) == -1)
+		return -1;
+	return 0;
+}
+
+static json_t *
+expo_json_check(const struct check_conf *c, const struct history_entry *e)
+{
+	json_t	*o, *labels;
+	size_t	 i;
+
+	labels = json_object();
+	for (i = 0; labels != NULL && i < c->nlabels; i++)
+		result_json_set_string(labels, c->labels[i].key,
+		    c->labels[i].value);
+	o = json_pack("{s:s,s:s,s:s,s:o*,s:f,s:f,s:s,s:I,s:I}",
+	    "check", c->name, "type", c->ops->kind,
+	    "target", c->target != NULL ? c->target : "", "labels", labels,
+	    "interval_seconds", (double)c->interval_ms / 1e3,
+	    "timeout_seconds", (double)c->timeout_ms / 1e3,
+	    "state", e == NULL || !e->seen ? "unknown" :
+	    e->failing ? "failing" : "ok",
+	    "probes", (json_int_t)(e != NULL ? e->probes : 0),
+	    "failures", (json_int_t)(e != NULL ? e->failures : 0));
+	if (o != NULL && e != NULL && e->seen && expo_json_seen(o, c, e) == -1) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static void
+expo_json_alert(const struct expo_alert *a, void *arg)
+{
+	json_t	*arr = arg, *o;
+
+	o = json_pack("{s:s,s:s,s:s,s:o}", "rule", a->rule, "check", a->check,
+	    "state", a->state, "since", expo_json_time(a->since));
+	if (o != NULL)
+		json_array_append_new(arr, o);
+}
+
+static json_t *
+expo_json_root(const struct expo_view *v)
+{
+	return json_pack("{s:s,s:s,s:o,s:o,s:{s:s,s:b,s:o,s:I}}",
+	    "agent", v->agent, "version", PACKAGE_VERSION,
+	    "started_at", expo_json_time(v->started_at),
+	    "now", expo_json_time(v->now),
+	    "config", "path", v->cfg->path != NULL ? v->cfg->path : "",
+	    "last_reload_ok", v->reload_ok,
+	    "last_reload_at", expo_json_time(v->reload_at),
+	    "reloads_failed", (json_int_t)v->reloads_failed);
+}
+
+int
+expo_status_json(struct buf *b, const struct expo_view *v)
+{
+	json_t	*root, *checks, *alerts, *c;
+	char	*text;
+	size_t	 i;
+
+	if ((root = expo_json_root(v)) == NULL)
+		return -1;
+	checks = json_array();
+	alerts = json_array();
+	json_object_set_new(root, "checks", checks);
+	json_object_set_new(root, "alerts", alerts);
+	for (i = 0; checks != NULL && i < v->cfg->nchecks; i++) {
+		c = expo_json_check(&v->cfg->checks[i],
+		    history_find(v->history, v->cfg->checks[i].name));
+		if (c == NULL || json_array_append_new(checks, c) == -1)
+			break;
+	}
+	if (alerts != NULL && v->alerts != NULL)
+		v->alerts(v->alerts_src, expo_json_alert, alerts);
+	text = checks != NULL && alerts != NULL && i == v->cfg->nchecks ?
+	    json_dumps(root, JSON_COMPACT) : NULL;
+	json_decref(root);
+	if (text == NULL)
+		return -1;
+	buf_puts(b, text);
+	buf_puts(b, "\n");
+	free(text);
+	return 0;
+}
