@@ -556,12 +556,33 @@ agent_apply_log(struct agent *a, const struct config *cfg, bool startup)
  * page.  None until the rules engine is connected here: call cb once per
  * (rule, check) with its state and since when.
  */
+struct agent_alerts_ctx {
+	expo_alert_cb	 cb;
+	void		*arg;
+};
+
+static void
+agent_alert_one(const char *rule, const char *check, const char *state,
+    int64_t since, void *arg)
+{
+	struct agent_alerts_ctx	*ctx = arg;
+	struct expo_alert	 al;
+
+	al.rule = rule;
+	al.check = check;
+	al.state = state;
+	al.since = since;
+	ctx->cb(&al, ctx->arg);
+}
+
+/* The alert table, as /metrics, /status.json and / show it. */
 static void
 agent_alerts(void *src, expo_alert_cb cb, void *arg)
 {
-	(void)src;
-	(void)cb;
-	(void)arg;
+	struct agent		*a = src;
+	struct agent_alerts_ctx	 ctx = { cb, arg };
+
+	alerts_each(a->alerts, agent_alert_one, &ctx);
 }
 
 static void
@@ -581,6 +602,7 @@ agent_view(void *arg, struct expo_view *v)
 	v->reloads_failed = a->reloads_failed;
 	v->alerts = agent_alerts;
 	v->alerts_src = a;
+	v->slo = a->slo;
 }
 
 /* Tells systemd state (sd_notify); logs a failure once per kind. */

@@ -150,6 +150,22 @@ alerts_find(const struct alerts *a, const char *rule, const char *check)
 	return NULL;
 }
 
+void
+alerts_each(const struct alerts *a, alerts_each_cb cb, void *arg)
+{
+	const struct alert	*al;
+	size_t			 i;
+
+	if (a == NULL)
+		return;
+	for (i = 0; i < a->n; i++) {
+		al = &a->v[i];
+		cb(al->rule->name, al->check->name, al->st.flapping ?
+		    "flapping" : rules_state_str(al->st.state), al->st.since,
+		    arg);
+	}
+}
+
 const struct rule_state *
 alerts_state(const struct alerts *a, const char *rule, const char *check,
     bool *told)

@@ -74,6 +74,16 @@ void		 alerts_set_incidents(struct alerts *a, bool on);
 /* Returns the number of alerts (pairs) of the installed config. */
 size_t		 alerts_count(const struct alerts *a);
 /*
+ * Calls cb once per alert, in table order, with its rule and check names
+ * (borrowed), its state ("ok", "pending", "firing"; "flapping" while
+ * flapping) and when it entered it (wall clock µs).  For /metrics and the
+ * status page.
+ */
+typedef void	(*alerts_each_cb)(const char *rule, const char *check,
+		    const char *state, int64_t since, void *arg);
+void		 alerts_each(const struct alerts *a, alerts_each_cb cb,
+		    void *arg);
+/*
  * Returns the state of alert rule/check (borrowed), or NULL; *told (if not
  * NULL) says whether its channels were told that it fires.
  */

@@ -25,6 +25,7 @@
 #include "expo.h"
 #include "hist.h"
 #include "history.h"
+#include "slo.h"
 #include "probe.h"
 #include "result.h"
 #include "sched.h"
@@ -324,6 +325,76 @@ expo_agent(struct buf *b, const struct expo_view *v)
 	buf_printf(b, "sonde_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
 }
 
+/* One sample of an SLO family: name{check="c"[,window="w"]} value. */
+static void
+expo_slo_sample(struct buf *b, const char *name, const char *check,
+    const char *window, double value)
+{
+	buf_printf(b, "%s{check=\"", name);
+	buf_prom_escape(b, check);
+	if (window != NULL)
+		buf_printf(b, "\",window=\"%s", window);
+	buf_puts(b, "\"} ");
+	expo_value(b, value);
+	buf_puts(b, "\n");
+}
+
+/*
+ * The error budgets of the SLO checks (sonde.conf(5), SERVICE LEVEL
+ * OBJECTIVES).  Families stay contiguous, so each is one pass over the
+ * table; a window without results has no sample.
+ */
+static void
+expo_slo(struct buf *b, const struct expo_view *v)
+{
+	static const char *const windows[SLO_NBURN] = {
+		"5m", "30m", "1h", "6h"
+	};
+	struct slo_figures	f;
+	size_t			i, n, w;
+	int			fam;
+
+	n = v->slo != NULL ? slo_table_count(v->slo) : 0;
+	if (n == 0)
+		return;
+	for (fam = 0; fam < 4; fam++) {
+		if (fam == 0)
+			expo_family(b, "sonde_slo_availability", "gauge",
+			    "Good probes over all probes in the SLO window");
+		else if (fam == 1)
+			expo_family(b, "sonde_slo_error_budget_remaining",
+			    "gauge", "Fraction of the error budget left; "
+			    "negative once overspent");
+		else if (fam == 2)
+			expo_family(b, "sonde_slo_burn_rate", "gauge",
+			    "Error budget burn rate over a short window");
+		else
+			expo_family(b, "sonde_slo_unknown_seconds", "gauge",
+			    "Time in the SLO window the agent was down");
+		for (i = 0; i < n; i++) {
+			slo_table_figures(v->slo, i, v->now, &f);
+			if (fam == 0 && !isnan(f.availability))
+				expo_slo_sample(b, "sonde_slo_availability",
+				    f.check, NULL, f.availability);
+			else if (fam == 1 && f.good + f.bad > 0)
+				expo_slo_sample(b,
+				    "sonde_slo_error_budget_remaining",
+				    f.check, NULL, f.budget_left);
+			else if (fam == 2)
+				for (w = 0; w < SLO_NBURN; w++)
+					if (!isnan(f.burn[w]))
+						expo_slo_sample(b,
+						    "sonde_slo_burn_rate",
+						    f.check, windows[w],
+						    f.burn[w]);
+			if (fam == 3)
+				expo_slo_sample(b, "sonde_slo_unknown_seconds",
+				    f.check, NULL,
+				    (double)f.unknown_us / 1e6);
+		}
+	}
+}
+
 void
 expo_metrics(struct buf *b, const struct expo_view *v)
 {
@@ -336,6 +407,7 @@ expo_metrics(struct buf *b, const struct expo_view *v)
 	expo_kind_families(b, &l, v);
 	expo_probes_total(b, &l, v);
 	expo_agent(b, v);
+	expo_slo(b, v);
 	buf_free(&l);
 }
 

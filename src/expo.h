@@ -33,6 +33,8 @@ typedef void (*expo_alert_cb)(const struct expo_alert *alert, void *arg);
 /* Calls cb(alert, arg) for every alert the agent holds. */
 typedef void (*expo_alerts_fn)(void *src, expo_alert_cb cb, void *arg);
 
+struct slo_table;
+
 /* A read-only snapshot of the agent; every pointer borrowed for the call. */
 struct expo_view {
 	const struct config		*cfg;
@@ -46,6 +48,7 @@ struct expo_view {
 	uint64_t			 reloads_failed;
 	expo_alerts_fn			 alerts;	/* NULL: none */
 	void				*alerts_src;
+	const struct slo_table		*slo;		/* NULL: none */
 };
 
 /* The text format: Content-Type of expo_metrics() and expo_probe(). */

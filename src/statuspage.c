@@ -9,6 +9,7 @@
  */
 #include "autoconf.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "history.h"
 #include "probe.h"
 #include "result.h"
+#include "slo.h"
 #include "statuspage.h"
 
 #define SPARK_W		120
@@ -54,7 +56,7 @@ static const char statuspage_head[] =
     "table{border-collapse:collapse;width:100%}td,th{text-align:left;"
     "padding:4px 6px;border-bottom:1px solid var(--line);font-size:13px}\n"
     ".firing{color:var(--bad)}.pending{color:var(--warn)}"
-    ".resolved{color:var(--ok)}\n"
+    ".resolved{color:var(--ok)}\nmeter{width:8em}\n"
     "</style>\n";
 
 /* Returns the check's state word, also its CSS class. */
@@ -164,6 +166,9 @@ statuspage_alert(const struct expo_alert *a, void *arg)
 	struct statuspage_alerts	*sa = arg;
 	char				 t[32];
 
+	/* A person looks here for what is wrong: quiet alerts are noise. */
+	if (strcmp(a->state, "ok") == 0)
+		return;
 	if (sa->n++ == 0)
 		buf_puts(sa->b, "<table id=\"alerts\"><tr><th>rule</th>"
 		    "<th>check</th><th>state</th><th>since</th></tr>\n");
@@ -190,7 +195,52 @@ statuspage_alerts(struct buf *b, const struct expo_view *v)
 	if (sa.n > 0)
 		buf_puts(b, "</table>\n");
 	else
-		buf_puts(b, "<p id=\"alerts\" class=\"meta\">no alerts</p>\n");
+		buf_puts(b, "<p id=\"alerts\" class=\"meta\">no alert pending "
+		    "or firing</p>\n");
+}
+
+/* One SLO check's row: availability, objective, budget bar. */
+static void
+statuspage_budget(struct buf *b, const struct slo_figures *f)
+{
+	double	left = isnan(f->budget_left) ? 1 : f->budget_left;
+
+	buf_puts(b, "<tr class=\"budget\" data-check=\"");
+	buf_html_escape(b, f->check);
+	buf_puts(b, "\"><td>");
+	buf_html_escape(b, f->check);
+	if (isnan(f->availability))
+		buf_puts(b, "</td><td>no results yet");
+	else
+		buf_printf(b, "</td><td>%.3f%%", f->availability * 100);
+	buf_printf(b, " of %g%% / %lldd</td><td><meter min=\"0\" max=\"1\" "
+	    "low=\"0.25\" high=\"0.5\" optimum=\"1\" value=\"%.4f\">"
+	    "</meter> <span class=\"%s\">", f->conf.objective,
+	    (long long)(f->conf.window_ms / 86400000), left < 0 ? 0 : left,
+	    left <= 0 ? "firing" : left < 0.25 ? "pending" : "resolved");
+	if (left <= 0)
+		buf_puts(b, "spent</span></td></tr>\n");
+	else
+		buf_printf(b, "%.1f%% left</span></td></tr>\n", left * 100);
+}
+
+/* The error budgets of the SLO checks, when there are any. */
+static void
+statuspage_budgets(struct buf *b, const struct expo_view *v)
+{
+	struct slo_figures	f;
+	size_t			i, n;
+
+	n = v->slo != NULL ? slo_table_count(v->slo) : 0;
+	if (n == 0)
+		return;
+	buf_puts(b, "<h2>Error budgets</h2>\n<table id=\"budgets\"><tr>"
+	    "<th>check</th><th>availability</th><th>budget</th></tr>\n");
+	for (i = 0; i < n; i++) {
+		slo_table_figures(v->slo, i, v->now, &f);
+		statuspage_budget(b, &f);
+	}
+	buf_puts(b, "</table>\n");
 }
 
 static void
@@ -236,6 +286,7 @@ statuspage_html(struct buf *b, const struct expo_view *v)
 	buf_puts(b, statuspage_head);
 	statuspage_summary(b, v);
 	statuspage_alerts(b, v);
+	statuspage_budgets(b, v);
 	buf_puts(b, "<h2>Checks</h2>\n<ul id=\"checks\">\n");
 	for (k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
 		for (i = 0; i < v->cfg->nchecks; i++) {

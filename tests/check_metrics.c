@@ -734,9 +734,10 @@ server_conf(const char *dir, int port, const char *checks)
 	char	*text, *path;
 
 	text = xasprintf("agent: { name = \"t\"; listen = \"127.0.0.1:%d\"; "
-	    "};\ndefaults: { interval = \"200ms\"; timeout = \"150ms\"; };\n"
+	    "state_dir = \"%s/state\"; };\n"
+	    "defaults: { interval = \"200ms\"; timeout = \"150ms\"; };\n"
 	    "modules = { tcp_connect = { type = \"tcp\"; timeout = \"1s\"; "
-	    "}; };\nchecks = (\n%s\n);\n", port, checks);
+	    "}; };\nchecks = (\n%s\n);\n", port, dir, checks);
 	path = testutil_write_file(dir, "sonde.conf", text);
 	free(text);
 	return path;
@@ -760,11 +761,24 @@ START_TEST(test_metrics_scrape_promtool)
 	lfd = testutil_listen_tcp(AF_INET, 64, &lport);
 	up = tcp_check("up", lport);
 	down = tcp_check("down", testutil_closed_port());
-	checks = xasprintf("%s,\n%s", up, down);
+	checks = xasprintf("%s,\n%s,\n{ name = \"slo\"; type = \"tcp\"; "
+	    "host = \"127.0.0.1\"; port = %d; slo = { objective = 99.0; }; }",
+	    up, down, lport);
 	conf = server_conf(dir, port, checks);
 	daemon_start(&d, conf);
 	scrape_until(port, "probe_success{check=\"down\"} 0\n", &b);
+	/* The SLO check's budget, from the SLO table. */
+	scrape_until(port, "sonde_slo_availability{check=\"slo\"} 1\n", &b);
+	ck_assert_ptr_nonnull(strstr(b.data, "sonde_slo_burn_rate{check="
+	    "\"slo\",window=\"5m\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(b.data,
+	    "sonde_slo_error_budget_remaining{check=\"slo\"} 1\n"));
 	scrape_until(port, "probe_success{check=\"up\"} 1\n", &b);
+	/* The default rule: 3 failures in a row fire, from the alert table. */
+	scrape_until(port, "sonde_alert_state{rule=\"down\",check=\"down\","
+	    "state=\"firing\"} 1\n", &b);
+	ck_assert_ptr_nonnull(strstr(b.data, "sonde_alert_state{rule=\"down\","
+	    "check=\"up\",state=\"ok\"} 1\n"));
 	promtool_check(b.data);
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", port);
@@ -786,6 +800,12 @@ START_TEST(test_metrics_scrape_promtool)
 	ck_assert_int_eq(http("GET", url, &b, ct, sizeof(ct)), 200);
 	ck_assert_str_eq(ct, "text/html; charset=utf-8");
 	ck_assert_ptr_nonnull(strstr(b.data, "data-check=\"down\""));
+	ck_assert_ptr_nonnull(strstr(b.data,
+	    "<tr class=\"budget\" data-check=\"slo\">"));
+	ck_assert_ptr_nonnull(strstr(b.data, "<meter "));
+	/* Alerts that fire are listed; quiet ones are not. */
+	ck_assert_ptr_nonnull(strstr(b.data, "<td>down</td><td>down</td>"));
+	ck_assert_ptr_null(strstr(b.data, "<td>down</td><td>up</td>"));
 	ck_assert_int_eq(daemon_stop(&d, SIGTERM, NULL), 0);
 	close(lfd);
 	buf_free(&b);
