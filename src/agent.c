@@ -436,10 +436,11 @@ agent_result(const struct check_conf *check, const struct probe_result *res,
 	int64_t			 now = loop_now(a->loop);
 	char			 dur[32];
 
-	log_debug("check", "check \"%s\": %s in %s%s%s", check->name,
-	    probe_status_str(res->status),
-	    result_format_us(res->duration, dur, sizeof(dur)),
-	    res->message[0] != '\0' ? ": " : "", res->message);
+	if (log_debug_enabled("check"))
+		log_debug("check", "check \"%s\": %s in %s%s%s", check->name,
+		    probe_status_str(res->status),
+		    result_format_us(res->duration, dur, sizeof(dur)),
+		    res->message[0] != '\0' ? ": " : "", res->message);
 	if (failing)
 		a->failed++;
 	/* Saved by the next tick: at most one fsync a second, not per result. */

@@ -9,6 +9,12 @@
  * mapping to the saved state.  It owns no rule logic (rules.c), no file
  * format (state.c) and no delivery (the notify sink).  Alerts are stored
  * check-major: the alerts of check i are first[i] .. first[i + 1].
+ *
+ * Footprint: the default rule matches every check, so 10,000 checks are
+ * 10,000 alerts, nearly all of them ok.  An alert therefore holds its
+ * latest message only while it is not ok (or its channels were told it
+ * fired): the text is allocated when it is needed and freed when the alert
+ * is ok again, and a healthy alert is about 120 bytes, not 370.
  */
 #include "autoconf.h"
 
@@ -31,12 +37,12 @@ struct alert {
 	const struct rule_conf	*rule;		/* borrowed from cfg */
 	const struct check_conf	*check;		/* borrowed from cfg */
 	struct rule_state	 st;
-	bool			 told;		/* channels know it fires */
-	int			 status;	/* of the latest result */
-	char			 message[PROBE_MESSAGE_MAX];
+	char			*message;	/* owned; NULL while ok */
 	int64_t			 started;	/* the episode's first */
+	int			 status;	/* of the latest result */
 	unsigned int		 bad;		/* of the last transition */
 	unsigned int		 of;
+	bool			 told;		/* channels know it fires */
 };
 
 struct alert_queued {
@@ -69,11 +75,24 @@ alerts_new(const struct notify_sink *sink)
 	return a;
 }
 
+/* Frees the messages of v[0 .. n - 1]. */
+static void
+alerts_free_messages(struct alert *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].message);
+		v[i].message = NULL;
+	}
+}
+
 void
 alerts_free(struct alerts *a)
 {
 	if (a == NULL)
 		return;
+	alerts_free_messages(a->v, a->n);
 	free(a->v);
 	free(a->first);
 	free(a->silenced);
@@ -137,6 +156,14 @@ alerts_state(const struct alerts *a, const char *rule, const char *check,
 	if (told != NULL)
 		*told = al->told;
 	return &al->st;
+}
+
+const char *
+alerts_message(const struct alerts *a, const char *rule, const char *check)
+{
+	struct alert	*al = alerts_find(a, rule, check);
+
+	return al != NULL ? al->message : NULL;
 }
 
 /* Is any alert of the check named name firing? */
@@ -255,7 +282,8 @@ alerts_item(const struct alerts *a, const struct alert *al,
 	    rules_state_str(st->state));
 	snprintf(it->reason, sizeof(it->reason), "%s",
 	    al->status != PROBE_OK ? probe_status_str(al->status) : "");
-	snprintf(it->message, sizeof(it->message), "%s", al->message);
+	snprintf(it->message, sizeof(it->message), "%s",
+	    al->message != NULL ? al->message : "");
 	snprintf(it->note, sizeof(it->note), "%s", note != NULL ? note : "");
 	it->at = now;
 	/* Since when: the episode's start, not the last state change. */
@@ -408,7 +436,8 @@ alerts_log(const struct alerts *a, const struct alert *al,
 	    rules_severity_str(al->rule->severity),
 	    log_quote(al->check->name, raw, sizeof(raw)),
 	    al->status != PROBE_OK ? probe_status_str(al->status) : "none",
-	    log_quote(al->message, msg, sizeof(msg)), tr->bad, tr->of,
+	    log_quote(al->message != NULL ? al->message : "", msg,
+	    sizeof(msg)), tr->bad, tr->of,
 	    result_format_us(tr->was_for, after, sizeof(after)),
 	    tr->flap_percent);
 }
@@ -440,25 +469,64 @@ alerts_route(struct alerts *a, struct alert *al,
 		alerts_send(a, al, NOTIFY_REPEAT, now, NULL);
 }
 
-/* For metric rules the message says the value and the band. */
+/*
+ * The alert's words for res, into buf.  For metric rules the message says
+ * the value and the band.  Formatting costs (%g), so callers only ask when
+ * the alert keeps or logs the text.
+ */
 static void
-alerts_describe(struct alert *al, const struct probe_result *res,
-    const struct rules_input *in)
+alerts_describe(const struct alert *al, const struct probe_result *res,
+    const struct rules_input *in, char *buf, size_t len)
 {
 	const struct rule_conf	*r = al->rule;
 
-	al->status = res->status;
 	if (r->when == RULES_WHEN_FAILED || !in->has_value) {
-		snprintf(al->message, sizeof(al->message), "%s", res->message);
+		snprintf(buf, len, "%s", res->message);
 		return;
 	}
 	/* A long probe message is cut; the value and band come first. */
-	if (snprintf(al->message, sizeof(al->message), "%s = %g (fires %s %g, "
-	    "clears %s %g)%s%s", r->metric, in->value,
-	    r->above ? "above" : "below", r->enter,
+	if (snprintf(buf, len, "%s = %g (fires %s %g, clears %s %g)%s%s",
+	    r->metric, in->value, r->above ? "above" : "below", r->enter,
 	    r->above ? "below" : "above", r->leave,
 	    res->message[0] != '\0' ? "; " : "", res->message) < 0)
-		al->message[0] = '\0';
+		buf[0] = '\0';
+}
+
+/*
+ * Is al more than a quiet ok alert, so that it remembers its latest
+ * message and is worth saving?
+ */
+static bool
+alerts_keeps_message(const struct alert *al)
+{
+	return al->st.state != RULES_OK || al->told || al->st.flapping;
+}
+
+/* Frees al's message unless al needs it. */
+static void
+alerts_drop_message(struct alert *al)
+{
+	if (alerts_keeps_message(al))
+		return;
+	free(al->message);
+	al->message = NULL;
+}
+
+/*
+ * Stores res's words in al.  The text of a failing check rarely changes
+ * between results, so it is compared before it is copied.
+ */
+static void
+alerts_store_message(struct alert *al, const struct probe_result *res,
+    const struct rules_input *in)
+{
+	char	buf[PROBE_MESSAGE_MAX];
+
+	alerts_describe(al, res, in, buf, sizeof(buf));
+	if (al->message != NULL && strcmp(al->message, buf) == 0)
+		return;
+	free(al->message);
+	al->message = xstrdup(buf);
 }
 
 void
@@ -482,9 +550,17 @@ alerts_result(struct alerts *a, const struct check_conf *check,
 			in.has_value = probe_result_metric(al->check, res,
 			    al->rule->metric, &in.value) == 0 &&
 			    isfinite(in.value);
-		alerts_describe(al, res, &in);
-		if (!rules_eval(al->rule, &al->st, &in, now, &tr))
+		al->status = res->status;
+		if (!rules_eval(al->rule, &al->st, &in, now, &tr)) {
+			/* The common case, a healthy alert, costs nothing. */
+			if (alerts_keeps_message(al))
+				alerts_store_message(al, res, &in);
+			else if (al->message != NULL)
+				alerts_drop_message(al);
 			continue;
+		}
+		/* The line and the notification say it, even when ok. */
+		alerts_store_message(al, res, &in);
 		alerts_log(a, al, &tr);
 		al->bad = tr.bad;
 		al->of = tr.of;
@@ -493,6 +569,7 @@ alerts_result(struct alerts *a, const struct check_conf *check,
 		if (tr.event != RULES_EV_REPEAT)
 			a->dirty = true;
 		alerts_route(a, al, &tr, now);
+		alerts_drop_message(al);
 		if (tr.from == RULES_FIRING || tr.to == RULES_FIRING)
 			parent_changed = true;
 	}
@@ -541,17 +618,31 @@ alerts_same_condition(const struct rule_conf *o, const struct rule_conf *n)
 	    o->enter == n->enter && o->leave == n->leave;
 }
 
-/* The old alert of the same identity, or NULL. */
+static bool
+alerts_same(const struct alert *o, const struct alert *al)
+{
+	return o->rule != NULL && strcmp(o->rule->name, al->rule->name) == 0 &&
+	    strcmp(o->check->name, al->check->name) == 0;
+}
+
+/*
+ * The old alert of the same identity, or NULL.  A reload mostly keeps the
+ * order of checks and rules, so the one after the previous match (*hint)
+ * is tried first: 10,000 kept alerts cost 10,000 comparisons, not 10^8.
+ */
 static struct alert *
-alerts_old(struct alert *old, size_t nold, const struct alert *al)
+alerts_old(struct alert *old, size_t nold, const struct alert *al,
+    size_t *hint)
 {
 	size_t	i;
 
+	if (*hint < nold && alerts_same(&old[*hint], al))
+		return &old[(*hint)++];
 	for (i = 0; i < nold; i++)
-		if (old[i].rule != NULL &&
-		    strcmp(old[i].rule->name, al->rule->name) == 0 &&
-		    strcmp(old[i].check->name, al->check->name) == 0)
+		if (alerts_same(&old[i], al)) {
+			*hint = i + 1;
 			return &old[i];
+		}
 	return NULL;
 }
 
@@ -600,7 +691,7 @@ void
 alerts_set_config(struct alerts *a, const struct config *cfg, int64_t now)
 {
 	struct alert	*old = a->v, *o;
-	size_t		 nold = a->n, i;
+	size_t		 nold = a->n, i, hint = 0;
 
 	free(a->first);
 	free(a->silenced);
@@ -610,12 +701,13 @@ alerts_set_config(struct alerts *a, const struct config *cfg, int64_t now)
 	for (i = 0; i < cfg->nsilences; i++)
 		a->silenced[i] = rules_silence_active(&cfg->silences[i], now);
 	for (i = 0; i < a->n; i++) {
-		if ((o = alerts_old(old, nold, &a->v[i])) == NULL)
+		if ((o = alerts_old(old, nold, &a->v[i], &hint)) == NULL)
 			continue;
 		a->v[i].st = o->st;
 		a->v[i].told = o->told;
 		a->v[i].status = o->status;
-		memcpy(a->v[i].message, o->message, sizeof(o->message));
+		a->v[i].message = o->message;	/* moved */
+		o->message = NULL;
 		if (!alerts_same_condition(o->rule, a->v[i].rule)) {
 			a->v[i].st.window = 0;
 			a->v[i].st.nwindow = 0;
@@ -627,6 +719,7 @@ alerts_set_config(struct alerts *a, const struct config *cfg, int64_t now)
 	for (i = 0; i < nold; i++)
 		if (old[i].rule != NULL)
 			alerts_removed(a, &old[i], now);
+	alerts_free_messages(old, nold);
 	free(old);
 }
 
@@ -634,7 +727,7 @@ int
 alerts_save(struct alerts *a, char *err, size_t errlen)
 {
 	struct state_alert	*v;
-	size_t			 i, n;
+	size_t			 i, n, want;
 	int			 rc;
 
 	if (a->cfg == NULL)
@@ -642,12 +735,15 @@ alerts_save(struct alerts *a, char *err, size_t errlen)
 	/*
 	 * Only alerts with something to remember: an ok alert that nobody was
 	 * told about restarts as well from scratch (its window aside), and
-	 * 10,000 quiet alerts should not cost a 10,000-entry file.
+	 * 10,000 quiet alerts should not cost a 10,000-entry file, nor a
+	 * 10,000-entry buffer: they are counted first.
 	 */
-	v = xcalloc(a->n + 1, sizeof(*v));
-	for (n = 0, i = 0; i < a->n; i++) {
-		if (a->v[i].st.state == RULES_OK && !a->v[i].told &&
-		    !a->v[i].st.flapping)
+	for (want = 0, i = 0; i < a->n; i++)
+		if (alerts_keeps_message(&a->v[i]))
+			want++;
+	v = xcalloc(want + 1, sizeof(*v));
+	for (n = 0, i = 0; i < a->n && n < want; i++) {
+		if (!alerts_keeps_message(&a->v[i]))
 			continue;
 		snprintf(v[n].rule, sizeof(v[n].rule), "%s",
 		    a->v[i].rule->name);
