@@ -10,10 +10,11 @@
  * per check state change.  For that it keeps, per check, whether the
  * check is failing and since when, in an array indexed like the running
  * config's checks (16 bytes a check, no lookup per result); a reload
- * carries each state over by name, so a check it keeps keeps its state.  Results also go to the alert table
- * (alert.c), whose state the agent saves at the tick after a transition
- * (once a second at most) and at stop, and restores at startup.  Probing, scheduling, parsing
- * and rule logic belong to the modules it calls.
+ * carries each state over by name, so a check it keeps keeps its state.
+ * Results also go to the alert table (alert.c), whose state the agent
+ * saves at the tick after a transition (once a second at most) and at
+ * stop, and restores at startup.  Probing, scheduling, parsing and rule
+ * logic belong to the modules it calls.
  */
 #include "autoconf.h"
 
