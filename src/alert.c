@@ -9,6 +9,12 @@
  * mapping to the saved state.  It owns no rule logic (rules.c), no file
  * format (state.c) and no delivery (the notify sink).  Alerts are stored
  * check-major: the alerts of check i are first[i] .. first[i + 1].
+ *
+ * Footprint: the default rule matches every check, so 10,000 checks are
+ * 10,000 alerts, nearly all of them ok.  An alert therefore holds its
+ * latest message only while it is not ok (or its channels were told it
+ * fired): the text is allocated when it is needed and freed when the alert
+ * is ok again, and a healthy alert is about 120 bytes, not 370.
  */
 #include "autoconf.h"
 
@@ -29,22 +35,25 @@
 #include "state.h"
 #include "xmalloc.h"
 
+/* The figures of a slo_burn alert's latest result. */
+struct alert_slo {
+	double			 budget_left;	/* fraction; < 0: overspent */
+	int64_t			 exhausted_in;	/* µs; -1: not being spent */
+	double			 burn_long;
+	double			 burn_short;
+};
+
 struct alert {
 	const struct rule_conf	*rule;		/* borrowed from cfg */
 	const struct check_conf	*check;		/* borrowed from cfg */
 	struct rule_state	 st;
-	bool			 told;		/* channels know it fires */
-	int			 status;	/* of the latest result */
-	char			 message[PROBE_MESSAGE_MAX];
+	char			*message;	/* owned; NULL while ok */
 	int64_t			 started;	/* the episode's first */
+	int			 status;	/* of the latest result */
 	unsigned int		 bad;		/* of the last transition */
 	unsigned int		 of;
-	/* slo_burn rules: the figures of the latest result */
-	bool			 has_slo;
-	double			 budget_left;
-	int64_t			 exhausted_in;
-	double			 burn_long;
-	double			 burn_short;
+	bool			 told;		/* channels know it fires */
+	struct alert_slo	*slo;		/* owned; slo_burn rules only */
 };
 
 struct alert_queued {
@@ -81,11 +90,26 @@ alerts_new(const struct notify_sink *sink)
 	return a;
 }
 
+/* Frees what v[0 .. n - 1] own: messages and SLO figures. */
+static void
+alerts_free_messages(struct alert *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].message);
+		v[i].message = NULL;
+		free(v[i].slo);
+		v[i].slo = NULL;
+	}
+}
+
 void
 alerts_free(struct alerts *a)
 {
 	if (a == NULL)
 		return;
+	alerts_free_messages(a->v, a->n);
 	free(a->v);
 	free(a->first);
 	free(a->silenced);
@@ -177,6 +201,14 @@ alerts_state(const struct alerts *a, const char *rule, const char *check,
 	if (told != NULL)
 		*told = al->told;
 	return &al->st;
+}
+
+const char *
+alerts_message(const struct alerts *a, const char *rule, const char *check)
+{
+	struct alert	*al = alerts_find(a, rule, check);
+
+	return al != NULL ? al->message : NULL;
 }
 
 /* Is any alert of the check named name firing? */
@@ -295,7 +327,8 @@ alerts_item(const struct alerts *a, const struct alert *al,
 	    rules_state_str(st->state));
 	snprintf(it->reason, sizeof(it->reason), "%s",
 	    al->status != PROBE_OK ? probe_status_str(al->status) : "");
-	snprintf(it->message, sizeof(it->message), "%s", al->message);
+	snprintf(it->message, sizeof(it->message), "%s",
+	    al->message != NULL ? al->message : "");
 	snprintf(it->note, sizeof(it->note), "%s", note != NULL ? note : "");
 	it->at = now;
 	/* Since when: the episode's start, not the last state change. */
@@ -303,12 +336,12 @@ alerts_item(const struct alerts *a, const struct alert *al,
 	it->bad = al->bad;
 	it->of = al->of;
 	it->flap_percent = rules_flap_percent(st);
-	if (al->has_slo) {
+	if (al->slo != NULL) {
 		it->has_slo = 1;
-		it->budget_left = al->budget_left;
-		it->exhausted_in = al->exhausted_in;
-		it->burn_long = al->burn_long;
-		it->burn_short = al->burn_short;
+		it->budget_left = al->slo->budget_left;
+		it->exhausted_in = al->slo->exhausted_in;
+		it->burn_long = al->slo->burn_long;
+		it->burn_short = al->slo->burn_short;
 	}
 	if (kind == NOTIFY_FIRING || kind == NOTIFY_RESOLVED ||
 	    kind == NOTIFY_REPEAT)
@@ -491,7 +524,8 @@ alerts_log(const struct alerts *a, const struct alert *al,
 	    rules_severity_str(al->rule->severity),
 	    log_quote(al->check->name, raw, sizeof(raw)),
 	    al->status != PROBE_OK ? probe_status_str(al->status) : "none",
-	    log_quote(al->message, msg, sizeof(msg)), tr->bad, tr->of,
+	    log_quote(al->message != NULL ? al->message : "", msg,
+	    sizeof(msg)), tr->bad, tr->of,
 	    result_format_us(tr->was_for, after, sizeof(after)),
 	    tr->flap_percent);
 }
@@ -528,36 +562,42 @@ alerts_route(struct alerts *a, struct alert *al,
  * of the 30d error budget left (43m12s), exhausted in 14h54m at this rate"
  */
 static void
-alerts_describe_slo(struct alert *al)
+alerts_describe_slo(const struct alert *al, char *buf, size_t len)
 {
 	const struct rule_conf	*r = al->rule;
 	const struct slo_conf	*c = al->check->slo;
+	const struct alert_slo	*f = al->slo;
 	char			 lw[32], sw[32], win[32], ex[48], bud[32];
 
 	config_format_duration(r->long_window_ms, lw, sizeof(lw));
 	config_format_duration(r->short_window_ms, sw, sizeof(sw));
 	config_format_duration(c->window_ms, win, sizeof(win));
 	result_format_us(slo_budget_us(c), bud, sizeof(bud));
-	if (al->budget_left <= 0) {
-		snprintf(al->message, sizeof(al->message), "burn rate %.1fx "
-		    "over %s and %.1fx over %s (fires above %gx); the %s error "
-		    "budget (%s) is spent (%.1f%% left)", al->burn_long, lw,
-		    al->burn_short, sw, r->burn_rate, win, bud,
-		    100.0 * al->budget_left);
+	if (f == NULL) {
+		snprintf(buf, len, "no burn rate yet (the SLO counts for %s "
+		    "before it can page)", sw);
 		return;
 	}
-	if (al->exhausted_in < 0)
+	if (f->budget_left <= 0) {
+		snprintf(buf, len, "burn rate %.1fx "
+		    "over %s and %.1fx over %s (fires above %gx); the %s error "
+		    "budget (%s) is spent (%.1f%% left)", f->burn_long, lw,
+		    f->burn_short, sw, r->burn_rate, win, bud,
+		    100.0 * f->budget_left);
+		return;
+	}
+	if (f->exhausted_in < 0)
 		snprintf(ex, sizeof(ex), "not being spent");
 	else {
 		snprintf(ex, sizeof(ex), "exhausted in ");
-		result_format_us(al->exhausted_in, ex + strlen(ex),
+		result_format_us(f->exhausted_in, ex + strlen(ex),
 		    sizeof(ex) - strlen(ex));
 		strncat(ex, " at this rate", sizeof(ex) - strlen(ex) - 1);
 	}
-	snprintf(al->message, sizeof(al->message), "burn rate %.1fx over %s "
+	snprintf(buf, len, "burn rate %.1fx over %s "
 	    "and %.1fx over %s (fires above %gx); %.1f%% of the %s error "
-	    "budget (%s) left, %s", al->burn_long, lw, al->burn_short, sw,
-	    r->burn_rate, 100.0 * al->budget_left, win, bud, ex);
+	    "budget (%s) left, %s", f->burn_long, lw, f->burn_short, sw,
+	    r->burn_rate, 100.0 * f->budget_left, win, bud, ex);
 }
 
 /*
@@ -570,6 +610,7 @@ alerts_slo_input(const struct alerts *a, struct alert *al, int64_t now,
 {
 	const struct slo_store	*st;
 	const struct slo_conf	*c;
+	struct alert_slo	*f;
 	uint64_t		 good, bad;
 	double			 bl, bs;
 	int64_t			 win;
@@ -584,59 +625,100 @@ alerts_slo_input(const struct alerts *a, struct alert *al, int64_t now,
 	if (st->first == 0 || now - st->first < al->rule->short_window_ms *
 	    1000)
 		return;
+	if (al->slo == NULL)
+		al->slo = xcalloc(1, sizeof(*al->slo));
+	f = al->slo;
 	bl = slo_store_burn(st, c, now, al->rule->long_window_ms * 1000);
 	bs = slo_store_burn(st, c, now, al->rule->short_window_ms * 1000);
-	al->burn_long = isnan(bl) ? 0 : bl;
-	al->burn_short = isnan(bs) ? 0 : bs;
+	f->burn_long = isnan(bl) ? 0 : bl;
+	f->burn_short = isnan(bs) ? 0 : bs;
 	/* The window's budget: one pass over the coarse ring. */
 	win = c->window_ms * 1000;
 	slo_store_sum(st, now, win, &good, &bad);
-	al->has_slo = true;
-	al->budget_left = good + bad == 0 ? 1.0 : 1.0 - ((double)bad /
+	f->budget_left = good + bad == 0 ? 1.0 : 1.0 - ((double)bad /
 	    (double)(good + bad)) / (1.0 - c->objective / 100.0);
 	/* At the long window's rate, the rest lasts left * window / rate. */
-	if (al->budget_left <= 0)
-		al->exhausted_in = 0;
-	else if (al->burn_long > 0)
-		al->exhausted_in = (int64_t)(al->budget_left * (double)win /
-		    al->burn_long);
+	if (f->budget_left <= 0)
+		f->exhausted_in = 0;
+	else if (f->burn_long > 0)
+		f->exhausted_in = (int64_t)(f->budget_left * (double)win /
+		    f->burn_long);
 	else
-		al->exhausted_in = -1;
+		f->exhausted_in = -1;
 	/*
 	 * The workbook's reset: it fires when both windows burn too fast,
 	 * and stops once the short window no longer does.
 	 */
 	in->has_value = true;
 	if (al->st.violating)
-		in->value = al->burn_short;
+		in->value = f->burn_short;
 	else
-		in->value = al->burn_long < al->burn_short ? al->burn_long :
-		    al->burn_short;
+		in->value = f->burn_long < f->burn_short ? f->burn_long :
+		    f->burn_short;
 }
 
-/* For metric rules the message says the value and the band. */
+/*
+ * The alert's words for res, into buf.  For metric rules the message says
+ * the value and the band.  Formatting costs (%g), so callers only ask when
+ * the alert keeps or logs the text.
+ */
 static void
-alerts_describe(struct alert *al, const struct probe_result *res,
-    const struct rules_input *in)
+alerts_describe(const struct alert *al, const struct probe_result *res,
+    const struct rules_input *in, char *buf, size_t len)
 {
 	const struct rule_conf	*r = al->rule;
 
-	al->status = res->status;
 	if (r->when == RULES_WHEN_SLO_BURN) {
-		alerts_describe_slo(al);
+		alerts_describe_slo(al, buf, len);
 		return;
 	}
 	if (r->when == RULES_WHEN_FAILED || !in->has_value) {
-		snprintf(al->message, sizeof(al->message), "%s", res->message);
+		snprintf(buf, len, "%s", res->message);
 		return;
 	}
 	/* A long probe message is cut; the value and band come first. */
-	if (snprintf(al->message, sizeof(al->message), "%s = %g (fires %s %g, "
-	    "clears %s %g)%s%s", r->metric, in->value,
-	    r->above ? "above" : "below", r->enter,
+	if (snprintf(buf, len, "%s = %g (fires %s %g, clears %s %g)%s%s",
+	    r->metric, in->value, r->above ? "above" : "below", r->enter,
 	    r->above ? "below" : "above", r->leave,
 	    res->message[0] != '\0' ? "; " : "", res->message) < 0)
-		al->message[0] = '\0';
+		buf[0] = '\0';
+}
+
+/*
+ * Is al more than a quiet ok alert, so that it remembers its latest
+ * message and is worth saving?
+ */
+static bool
+alerts_keeps_message(const struct alert *al)
+{
+	return al->st.state != RULES_OK || al->told || al->st.flapping;
+}
+
+/* Frees al's message unless al needs it. */
+static void
+alerts_drop_message(struct alert *al)
+{
+	if (alerts_keeps_message(al))
+		return;
+	free(al->message);
+	al->message = NULL;
+}
+
+/*
+ * Stores res's words in al.  The text of a failing check rarely changes
+ * between results, so it is compared before it is copied.
+ */
+static void
+alerts_store_message(struct alert *al, const struct probe_result *res,
+    const struct rules_input *in)
+{
+	char	buf[PROBE_MESSAGE_MAX];
+
+	alerts_describe(al, res, in, buf, sizeof(buf));
+	if (al->message != NULL && strcmp(al->message, buf) == 0)
+		return;
+	free(al->message);
+	al->message = xstrdup(buf);
 }
 
 void
@@ -662,9 +744,17 @@ alerts_result(struct alerts *a, const struct check_conf *check,
 			    isfinite(in.value);
 		else if (al->rule->when == RULES_WHEN_SLO_BURN)
 			alerts_slo_input(a, al, now, &in);
-		alerts_describe(al, res, &in);
-		if (!rules_eval(al->rule, &al->st, &in, now, &tr))
+		al->status = res->status;
+		if (!rules_eval(al->rule, &al->st, &in, now, &tr)) {
+			/* The common case, a healthy alert, costs nothing. */
+			if (alerts_keeps_message(al))
+				alerts_store_message(al, res, &in);
+			else if (al->message != NULL)
+				alerts_drop_message(al);
 			continue;
+		}
+		/* The line and the notification say it, even when ok. */
+		alerts_store_message(al, res, &in);
 		alerts_log(a, al, &tr);
 		al->bad = tr.bad;
 		al->of = tr.of;
@@ -677,6 +767,7 @@ alerts_result(struct alerts *a, const struct check_conf *check,
 		if (tr.event != RULES_EV_REPEAT)
 			a->dirty = true;
 		alerts_route(a, al, &tr, now);
+		alerts_drop_message(al);
 		if (tr.from == RULES_FIRING || tr.to == RULES_FIRING)
 			parent_changed = true;
 	}
@@ -729,17 +820,31 @@ alerts_same_condition(const struct rule_conf *o, const struct rule_conf *n)
 	    o->enter == n->enter && o->leave == n->leave;
 }
 
-/* The old alert of the same identity, or NULL. */
+static bool
+alerts_same(const struct alert *o, const struct alert *al)
+{
+	return o->rule != NULL && strcmp(o->rule->name, al->rule->name) == 0 &&
+	    strcmp(o->check->name, al->check->name) == 0;
+}
+
+/*
+ * The old alert of the same identity, or NULL.  A reload mostly keeps the
+ * order of checks and rules, so the one after the previous match (*hint)
+ * is tried first: 10,000 kept alerts cost 10,000 comparisons, not 10^8.
+ */
 static struct alert *
-alerts_old(struct alert *old, size_t nold, const struct alert *al)
+alerts_old(struct alert *old, size_t nold, const struct alert *al,
+    size_t *hint)
 {
 	size_t	i;
 
+	if (*hint < nold && alerts_same(&old[*hint], al))
+		return &old[(*hint)++];
 	for (i = 0; i < nold; i++)
-		if (old[i].rule != NULL &&
-		    strcmp(old[i].rule->name, al->rule->name) == 0 &&
-		    strcmp(old[i].check->name, al->check->name) == 0)
+		if (alerts_same(&old[i], al)) {
+			*hint = i + 1;
 			return &old[i];
+		}
 	return NULL;
 }
 
@@ -790,7 +895,7 @@ void
 alerts_set_config(struct alerts *a, const struct config *cfg, int64_t now)
 {
 	struct alert	*old = a->v, *o;
-	size_t		 nold = a->n, i;
+	size_t		 nold = a->n, i, hint = 0;
 
 	free(a->first);
 	free(a->silenced);
@@ -800,12 +905,15 @@ alerts_set_config(struct alerts *a, const struct config *cfg, int64_t now)
 	for (i = 0; i < cfg->nsilences; i++)
 		a->silenced[i] = rules_silence_active(&cfg->silences[i], now);
 	for (i = 0; i < a->n; i++) {
-		if ((o = alerts_old(old, nold, &a->v[i])) == NULL)
+		if ((o = alerts_old(old, nold, &a->v[i], &hint)) == NULL)
 			continue;
 		a->v[i].st = o->st;
 		a->v[i].told = o->told;
 		a->v[i].status = o->status;
-		memcpy(a->v[i].message, o->message, sizeof(o->message));
+		a->v[i].message = o->message;	/* moved */
+		o->message = NULL;
+		a->v[i].slo = o->slo;
+		o->slo = NULL;
 		if (!alerts_same_condition(o->rule, a->v[i].rule)) {
 			a->v[i].st.window = 0;
 			a->v[i].st.nwindow = 0;
@@ -817,6 +925,7 @@ alerts_set_config(struct alerts *a, const struct config *cfg, int64_t now)
 	for (i = 0; i < nold; i++)
 		if (old[i].rule != NULL)
 			alerts_removed(a, &old[i], now);
+	alerts_free_messages(old, nold);
 	free(old);
 }
 
@@ -824,7 +933,7 @@ int
 alerts_save(struct alerts *a, char *err, size_t errlen)
 {
 	struct state_alert	*v;
-	size_t			 i, n;
+	size_t			 i, n, want;
 	int			 rc;
 
 	if (a->cfg == NULL)
@@ -832,12 +941,15 @@ alerts_save(struct alerts *a, char *err, size_t errlen)
 	/*
 	 * Only alerts with something to remember: an ok alert that nobody was
 	 * told about restarts as well from scratch (its window aside), and
-	 * 10,000 quiet alerts should not cost a 10,000-entry file.
+	 * 10,000 quiet alerts should not cost a 10,000-entry file, nor a
+	 * 10,000-entry buffer: they are counted first.
 	 */
-	v = xcalloc(a->n + 1, sizeof(*v));
-	for (n = 0, i = 0; i < a->n; i++) {
-		if (a->v[i].st.state == RULES_OK && !a->v[i].told &&
-		    !a->v[i].st.flapping)
+	for (want = 0, i = 0; i < a->n; i++)
+		if (alerts_keeps_message(&a->v[i]))
+			want++;
+	v = xcalloc(want + 1, sizeof(*v));
+	for (n = 0, i = 0; i < a->n && n < want; i++) {
+		if (!alerts_keeps_message(&a->v[i]))
 			continue;
 		snprintf(v[n].rule, sizeof(v[n].rule), "%s",
 		    a->v[i].rule->name);

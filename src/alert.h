@@ -89,6 +89,13 @@ void		 alerts_each(const struct alerts *a, alerts_each_cb cb,
  */
 const struct rule_state *alerts_state(const struct alerts *a,
 		    const char *rule, const char *check, bool *told);
+/*
+ * Returns the latest message of alert rule/check (borrowed until its next
+ * result), or NULL when it has none: an alert keeps one only while it is
+ * not ok, or its channels were told it fires.
+ */
+const char	*alerts_message(const struct alerts *a, const char *rule,
+		    const char *check);
 
 /* True when a transition happened since the last alerts_save(). */
 bool		 alerts_dirty(const struct alerts *a);

@@ -27,6 +27,9 @@
 
 #include <errno.h>
 #include <glob.h>
+#ifdef HAVE_MALLOC_TRIM
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -431,6 +434,34 @@ config_find_check(const struct config *cfg, const char *name)
 }
 
 /* ---- loading helpers ---------------------------------------------------- */
+
+/* Checks read between two releases of libconfig's memory (checks_parse). */
+#define CHECKS_BATCH	256
+
+/*
+ * Gives the pages of libconfig's freed tree back to the kernel.
+ *
+ * libconfig builds the whole tree of a file before sonde reads a value:
+ * for 10,000 checks in one file that is about 8 MB of small nodes.  The
+ * checks' own objects (names, the kind's conf and target) are allocated
+ * while the tree exists.  They must not be scattered through holes of
+ * the tree, or every page of it stays resident for the life of the
+ * generation (6 MB that never came back when each check's members were
+ * freed as soon as it was read: the next check's objects filled those
+ * holes, one every few hundred bytes).  So the tree is freed in whole
+ * batches of checks (checks_parse()), each batch is consolidated and its
+ * free pages returned here (malloc_trim(3): glibc also returns whole free
+ * pages inside the heap, not only its top), and the next batch's objects
+ * are carved densely from that free range.  Measured for 10,000 TCP
+ * checks in one file: peak RSS 21.6 -> 15.5 MB, steady 21.6 -> 12.7 MB.
+ */
+static void
+tree_release(void)
+{
+#ifdef HAVE_MALLOC_TRIM
+	malloc_trim(0);
+#endif
+}
 
 /*
  * Returns the generation's copy of a file name, so 10,000 checks from one
@@ -1167,28 +1198,77 @@ check_parse(struct loader *ld, const config_setting_t *g)
 	ck->fingerprint = check_fingerprint(g, ck);
 }
 
-/*
- * Frees the members of a check's group once it is read, last first (O(1)
- * each).  The check's conf then reuses that memory, so a big file peaks at
- * closer to the size of libconfig's tree than to the tree plus the conf:
- * for 10,000 checks in one file, 1.3 MB less peak RSS (17.9 -> 16.6 MB
- * for sonde -t).  Splitting such a config into agent.include files does
- * better still: each file's tree is freed before the next is read.
- */
+/* Reads the elements [from, to) of the list s, in file order. */
 static void
-prune_group(config_setting_t *g)
-{
-	int	n;
-
-	while ((n = config_setting_length(g)) > 0)
-		config_setting_remove_elem(g, (unsigned int)n - 1);
-}
-
-static void
-checks_parse(struct loader *ld, const config_setting_t *s)
+checks_parse_range(struct loader *ld, const config_setting_t *s,
+    unsigned int from, unsigned int to)
 {
 	const config_setting_t	*g;
 	unsigned int		 i;
+
+	for (i = from; i < to; i++) {
+		g = config_setting_get_elem(s, i);
+		if (!config_setting_is_group(g)) {
+			confread_error(&ld->cr, g, "each check must be a group "
+			    "{ ... }, got %s", confread_type_name(g));
+			continue;
+		}
+		check_parse(ld, g);
+	}
+}
+
+/* Reverses the elements [lo, hi) of an array of size-byte elements. */
+static void
+reverse_range(void *base, size_t size, size_t lo, size_t hi)
+{
+	unsigned char	 tmp[sizeof(struct check_conf)];
+	unsigned char	*a, *b;
+
+	if (size > sizeof(tmp))
+		fatalx("config", "reverse_range: element of %zu bytes", size);
+	for (; hi > lo + 1; lo++, hi--) {
+		a = (unsigned char *)base + lo * size;
+		b = (unsigned char *)base + (hi - 1) * size;
+		memcpy(tmp, a, size);
+		memcpy(a, b, size);
+		memcpy(b, tmp, size);
+	}
+}
+
+/*
+ * [start, start + sum(len)) holds blocks appended in the reverse of the
+ * wanted order, len[0] first; puts them in order, each block unchanged.
+ */
+static void
+reverse_blocks(void *base, size_t size, size_t start, const size_t *len,
+    size_t nblocks)
+{
+	size_t	i, end = start;
+
+	for (i = 0; i < nblocks; i++)
+		end += len[i];
+	reverse_range(base, size, start, end);
+	for (i = nblocks; i-- > 0; start += len[i])
+		reverse_range(base, size, start, start + len[i]);
+}
+
+/*
+ * Reads a checks list in batches from its end, freeing each batch's part
+ * of libconfig's tree before the next, so a big file's tree shrinks as the
+ * checks grow (see tree_release()): the load peaks at about the tree, not
+ * the tree plus the checks.  Batches are taken last first because removing
+ * a list's last element is O(1) (the first costs a memmove of the rest);
+ * within a batch, checks are read in file order, and at the end the
+ * batches of checks and of error lines are put back in file order.
+ */
+static void
+checks_parse(struct loader *ld, const config_setting_t *s)
+{
+	config_setting_t	*list = (config_setting_t *)(uintptr_t)s;
+	struct config_errors	*errs = ld->cr.errs;
+	size_t			*nck, *ner, nb, b = 0;
+	size_t			 ck0 = ld->cfg->nchecks, er0 = errs->count;
+	unsigned int		 len, from, i;
 
 	if (!config_setting_is_list(s)) {
 		confread_error(&ld->cr, s, "'checks' must be a list of groups "
@@ -1196,15 +1276,26 @@ checks_parse(struct loader *ld, const config_setting_t *s)
 		    confread_type_name(s));
 		return;
 	}
-	for (i = 0; (g = config_setting_get_elem(s, i)) != NULL; i++) {
-		if (!config_setting_is_group(g)) {
-			confread_error(&ld->cr, g, "each check must be a group "
-			    "{ ... }, got %s", confread_type_name(g));
-			continue;
-		}
-		check_parse(ld, g);
-		prune_group((config_setting_t *)(uintptr_t)g);
+	len = (unsigned int)config_setting_length(s);
+	nb = (len + CHECKS_BATCH - 1) / CHECKS_BATCH;
+	nck = xcalloc(nb + 1, sizeof(*nck));
+	ner = xcalloc(nb + 1, sizeof(*ner));
+	for (; len > 0; len = from, b++) {
+		from = len > CHECKS_BATCH ? len - CHECKS_BATCH : 0;
+		nck[b] = ld->cfg->nchecks;
+		ner[b] = errs->count;
+		checks_parse_range(ld, s, from, len);
+		nck[b] = ld->cfg->nchecks - nck[b];
+		ner[b] = errs->count - ner[b];
+		for (i = len; i > from; i--)
+			config_setting_remove_elem(list, i - 1);
+		if (nb > 1)
+			tree_release();
 	}
+	reverse_blocks(ld->cfg->checks, sizeof(*ld->cfg->checks), ck0, nck, b);
+	reverse_blocks(errs->lines, sizeof(*errs->lines), er0, ner, b);
+	free(nck);
+	free(ner);
 }
 
 /* ---- modules (/probe) --------------------------------------------------- */
@@ -1553,6 +1644,7 @@ load_main(struct loader *ld, const char *path)
 		includes_load(ld, root);
 	}
 	config_destroy(&c);
+	tree_release();
 	ld->lastname = NULL;
 }
 

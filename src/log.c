@@ -102,6 +102,12 @@ log_wanted(enum log_level level, const char *token)
 	return false;
 }
 
+bool
+log_debug_enabled(const char *token)
+{
+	return log_wanted(LOG_LEVEL_DEBUG, token);
+}
+
 const char *
 log_quote(const char *s, char *buf, size_t buflen)
 {

@@ -17,6 +17,7 @@
 #ifndef SONDE_LOG_H
 #define SONDE_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum log_level {
@@ -45,6 +46,13 @@ void	log_use_syslog(const char *ident, int facility);
 void	log_set_handler(log_handler_cb handler, void *arg);
 /* Returns the facility code for a name such as "daemon" or "local0", or -1. */
 int	log_facility_from_name(const char *name);
+
+/*
+ * True when log_debug(token, ...) would write a line.  Cheap (a compare
+ * when debug is off), so a caller whose arguments cost something to format
+ * (a float, a quoted string) asks first and skips the work.
+ */
+bool	log_debug_enabled(const char *token);
 
 void	log_debug(const char *token, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -238,6 +238,103 @@ START_TEST(test_alert_flapping_once_then_stable)
 }
 END_TEST
 
+/* ---- footprint ---------------------------------------------------------- */
+
+/*
+ * An alert holds its latest words only while it is not a quiet ok alert:
+ * none while healthy, the failing result's while pending or firing, the
+ * latest result's while firing even when that one passed, none again once
+ * resolved or back to ok after a blip.
+ */
+START_TEST(test_alert_message_kept_only_while_not_ok)
+{
+	struct fx	 f;
+	const char	*m;
+
+	fx_init(&f, "checks = (\n" TCP("api", 1) "\n);\n"
+	    "rules = ( { name = \"down\"; fire_after = 2; "
+	    "resolve_after = 2; } );\n");
+	feed(&f, "api", PROBE_OK, 0);
+	ck_assert_ptr_null(alerts_message(f.a, "down", "api"));
+	feed(&f, "api", PROBE_CONNECT_REFUSED, 10);	/* pending */
+	m = alerts_message(f.a, "down", "api");
+	ck_assert_ptr_nonnull(m);
+	ck_assert_str_eq(m, "connect to 127.0.0.1:1: refused");
+	feed(&f, "api", PROBE_OK, 20);			/* cancelled: ok */
+	ck_assert_ptr_null(alerts_message(f.a, "down", "api"));
+	feed(&f, "api", PROBE_CONNECT_REFUSED, 30);
+	feed(&f, "api", PROBE_CONNECT_REFUSED, 40);	/* firing */
+	ck_assert_uint_eq(nrecs, 1);
+	ck_assert_str_eq(recs[0].item.message,
+	    "connect to 127.0.0.1:1: refused");
+	feed(&f, "api", PROBE_OK, 50);			/* still firing */
+	m = alerts_message(f.a, "down", "api");
+	ck_assert_ptr_nonnull(m);
+	ck_assert_str_eq(m, "");
+	feed(&f, "api", PROBE_OK, 60);			/* resolved */
+	ck_assert_uint_eq(nrecs, 2);
+	ck_assert_str_eq(rec_str(1), "resolved down/api");
+	ck_assert_ptr_null(alerts_message(f.a, "down", "api"));
+	feed(&f, "api", PROBE_OK, 70);
+	ck_assert_ptr_null(alerts_message(f.a, "down", "api"));
+	fx_free(&f);
+}
+END_TEST
+
+/* A reload moves a firing alert's words to the new table. */
+START_TEST(test_alert_message_survives_reload)
+{
+	struct fx	 f;
+	struct config	*cfg2;
+	const char	*text = "checks = (\n" TCP("api", 1) ",\n"
+	    TCP("db", 2) "\n);\nrules = ( { name = \"down\"; "
+	    "fire_after = 1; } );\n";
+
+	fx_init(&f, text);
+	feed(&f, "db", PROBE_CONNECT_REFUSED, 0);
+	cfg2 = fx_load(f.dir, text);
+	alerts_set_config(f.a, cfg2, T0 + 5 * SEC);
+	config_unref(f.cfg);
+	f.cfg = cfg2;
+	ck_assert_ptr_null(alerts_message(f.a, "down", "api"));
+	ck_assert_str_eq(alerts_message(f.a, "down", "db"),
+	    "connect to 127.0.0.1:2: refused");
+	fx_free(&f);
+}
+END_TEST
+
+/* Of 300 alerts one fires: the state file holds that one. */
+START_TEST(test_alert_save_writes_only_what_matters)
+{
+	struct fx		 f;
+	struct state_alert	*v;
+	char			*text, *p, err[256];
+	size_t			 i, n, len = 0, cap = 300 * 128 + 256;
+
+	text = p = xmalloc(cap);
+	len += (size_t)snprintf(p, cap, "checks = (\n");
+	for (i = 0; i < 300; i++)
+		len += (size_t)snprintf(p + len, cap - len, "%s  { name = "
+		    "\"c%zu\"; type = \"tcp\"; host = \"127.0.0.1\"; "
+		    "port = 1; }\n", i > 0 ? "," : "", i);
+	snprintf(p + len, cap - len, ");\nrules = ( { name = \"down\"; "
+	    "fire_after = 1; } );\n");
+	fx_init(&f, text);
+	free(text);
+	for (i = 0; i < 300; i++)
+		feed(&f, "c0", PROBE_OK, 0);
+	feed(&f, "c7", PROBE_TIMEOUT, 1);
+	ck_assert_int_eq(alerts_save(f.a, err, sizeof(err)), 0);
+	ck_assert_int_eq(state_load(f.dir, &v, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(v[0].rule, "down");
+	ck_assert_str_eq(v[0].check, "c7");
+	ck_assert(v[0].told);
+	free(v);
+	fx_free(&f);
+}
+END_TEST
+
 /* ---- depends_on -------------------------------------------------------- */
 
 START_TEST(test_alert_depends_on_holds_and_summarises)
@@ -779,6 +876,11 @@ alert_suite(void)
 	tcase_add_test(tc, test_alert_lifecycle_lines_and_notifications);
 	tcase_add_test(tc, test_alert_metric_message);
 	tcase_add_test(tc, test_alert_flapping_once_then_stable);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("footprint");
+	tcase_add_test(tc, test_alert_message_kept_only_while_not_ok);
+	tcase_add_test(tc, test_alert_message_survives_reload);
+	tcase_add_test(tc, test_alert_save_writes_only_what_matters);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("routing");
 	tcase_add_test(tc, test_alert_depends_on_holds_and_summarises);

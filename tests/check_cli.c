@@ -543,8 +543,11 @@ START_TEST(test_cli_daemon_reload)
 	ck_assert(cli_daemon_alive(&d));
 	cli_daemon_wait(&d, "check \\\"a\\\": connect_refused in ", 2);
 
-	/* Fixed: swapped in; "a" keeps its state (no second line), "b" new. */
-	free(cli_config(dir, "checks = (\n  %s,\n  %s\n);\n", a, b));
+	/*
+	 * Fixed: swapped in; "a" keeps its state (no second line), "b" new.
+	 * "b" comes first, so "a" changes places: its state follows its name.
+	 */
+	free(cli_config(dir, "checks = (\n  %s,\n  %s\n);\n", b, a));
 	ck_assert(kill(d.pid, SIGHUP) == 0);
 	cli_daemon_wait(&d, "config reloaded: 2 checks", 1);
 	cli_daemon_wait(&d, "check=b state=failing ", 1);
