@@ -218,6 +218,32 @@ cli_daemon_alive(const struct cli_daemon *d)
 
 /* ---- -t ------------------------------------------------------------------ */
 
+/*
+ * Every shipped example passes sonde -t, so a user who copies one starts
+ * from a valid file.  (api.conf reads secret files at load; it is checked
+ * by hand, see its header.)
+ */
+static const char *const cli_examples[] = {
+	"quickstart.conf", "sonde.conf", "web.conf", "resolver.conf",
+	"certs.conf", "smtp.conf"
+};
+
+START_TEST(test_cli_examples_valid)
+{
+	const char	*src = getenv("SONDE_SRCDIR");
+	char		*path, *out, *err;
+
+	path = xasprintf("%s/examples/%s", src != NULL ? src : "..",
+	    cli_examples[_i]);
+	ck_assert_msg(cli_run(&out, &err, "-t", "-c", path, NULL) == 0,
+	    "%s: %s", path, err);
+	ck_assert_ptr_nonnull(strstr(out, "ok ("));
+	free(out);
+	free(err);
+	free(path);
+}
+END_TEST
+
 START_TEST(test_cli_test_ok)
 {
 	const char	*dir = testutil_tmpdir();
@@ -646,6 +672,8 @@ cli_suite(void)
 	tc = tcase_create("test");
 	tcase_set_timeout(tc, 15);
 	tcase_add_test(tc, test_cli_test_ok);
+	tcase_add_loop_test(tc, test_cli_examples_valid, 0,
+	    sizeof(cli_examples) / sizeof(cli_examples[0]));
 	tcase_add_test(tc, test_cli_test_errors);
 	tcase_add_test(tc, test_cli_test_missing);
 	suite_add_tcase(s, tc);
