@@ -26,6 +26,7 @@
  */
 #include "autoconf.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -33,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "alert.h"
@@ -43,6 +45,7 @@
 #include "loop.h"
 #include "metrics.h"
 #include "notify.h"
+#include "pidfile.h"
 #include "priv.h"
 #include "sdnotify.h"
 #include "probe.h"
@@ -74,6 +77,7 @@ struct agent {
 	struct sched			*sched;
 	struct config			*cfg;	/* the running generation */
 	struct agent_states		 states;
+	int				 pidfd;		/* -1: none */
 	uint64_t			 failed;	/* failed results */
 	bool				 syslog;
 	struct alerts			*alerts;
@@ -801,6 +805,30 @@ agent_start(struct agent *a)
 	return 0;
 }
 
+/*
+ * Takes the state_dir's pid file.  Another agent on the same state_dir is
+ * fatal (they would fight over alert state, budgets and the outbox); not
+ * being able to write it only costs `sonde -s`, so that is a warning.
+ */
+static int
+agent_pidfile(struct agent *a)
+{
+	char	err[512];
+	pid_t	other;
+
+	a->pidfd = pidfile_acquire(a->cfg->agent.state_dir, &other, err,
+	    sizeof(err));
+	if (a->pidfd >= 0)
+		return 0;
+	if (other != 0) {
+		log_warnx("agent", "cannot start: %s", err);
+		return -1;
+	}
+	log_warnx("agent", "no pid file (%s): sonde -s will not find this "
+	    "agent", err);
+	return 0;
+}
+
 int
 agent_run(const struct agent_options *opt)
 {
@@ -812,6 +840,8 @@ agent_run(const struct agent_options *opt)
 	if ((a.cfg = agent_load(opt->config_path)) == NULL)
 		return 2;
 	agent_apply_log(&a, a.cfg, true);
+	if (agent_pidfile(&a) == -1)
+		return 1;
 	if (agent_start(&a) == 0) {
 		log_info("agent", "sonde %s started: %zu check%s, config %s",
 		    PACKAGE_VERSION, a.cfg->nchecks, agent_plural(a.cfg),
@@ -838,6 +868,59 @@ agent_run(const struct agent_options *opt)
 	resolver_free(a.resolver);
 	loop_free(a.loop);
 	agent_states_free(&a.states);
+	pidfile_release(a.cfg->agent.state_dir, a.pidfd);
 	config_unref(a.cfg);
+	return rc;
+}
+
+/* Waits up to ms for the agent on dir to let go of its lock. */
+static bool
+agent_control_wait(const char *dir, int ms)
+{
+	char	err[256];
+	int	i;
+
+	for (i = 0; i < ms / 50; i++) {
+		if (pidfile_running(dir, err, sizeof(err)) == 0)
+			return true;
+		usleep(50000);
+	}
+	return false;
+}
+
+int
+agent_control(const struct agent_options *opt)
+{
+	struct config	*cfg;
+	const char	*dir;
+	char		 err[512];
+	pid_t		 pid;
+	bool		 stop = strcmp(opt->signal, "stop") == 0;
+	int		 rc = 0;
+
+	if ((cfg = agent_load(opt->config_path)) == NULL)
+		return 2;
+	dir = cfg->agent.state_dir;
+	if ((pid = pidfile_running(dir, err, sizeof(err))) <= 0) {
+		fprintf(stderr, "sonde: no agent runs with state_dir %s%s%s\n",
+		    dir, pid < 0 ? ": " : "", pid < 0 ? err : "");
+		config_unref(cfg);
+		return 1;
+	}
+	if (kill(pid, stop ? SIGTERM : SIGHUP) == -1) {
+		fprintf(stderr, "sonde: signal pid %ld: %s\n", (long)pid,
+		    strerror(errno));
+		rc = 1;
+	} else if (!stop)
+		printf("sonde: asked the agent (pid %ld) to reload; it logs "
+		    "the outcome\n", (long)pid);
+	else if (agent_control_wait(dir, 10000))
+		printf("sonde: the agent (pid %ld) stopped\n", (long)pid);
+	else {
+		fprintf(stderr, "sonde: the agent (pid %ld) did not stop "
+		    "within 10s\n", (long)pid);
+		rc = 1;
+	}
+	config_unref(cfg);
 	return rc;
 }

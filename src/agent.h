@@ -15,6 +15,7 @@ struct agent_options {
 	bool		  foreground;
 	bool		  json;
 	bool		  debug;
+	const char	 *signal;	/* -s: "reload" or "stop" */
 	const char	**check_names;	/* --check, for --once */
 	size_t		  ncheck_names;
 };
@@ -23,6 +24,12 @@ struct agent_options {
 int	agent_test_config(const struct agent_options *opt);
 /* sonde --once: run the selected checks once; returns 0, 1 or 2. */
 int	agent_once(const struct agent_options *opt);
+/*
+ * sonde -s reload|stop: signals the agent running on the config's
+ * state_dir (found by its locked pid file); returns 0, 1 when none runs
+ * or it did not stop in time, 2 on a config error.
+ */
+int	agent_control(const struct agent_options *opt);
 /* sonde: run until SIGTERM/SIGINT; returns 0, or 2 on a config error. */
 int	agent_run(const struct agent_options *opt);
 

@@ -48,7 +48,8 @@
 enum main_mode {
 	MAIN_RUN,
 	MAIN_TEST,
-	MAIN_ONCE
+	MAIN_ONCE,
+	MAIN_SIGNAL
 };
 
 /* Long-only options. */
@@ -66,6 +67,7 @@ static const struct option main_long_options[] = {
 	{ "check",	required_argument,	NULL,	MAIN_OPT_CHECK },
 	{ "json",	no_argument,		NULL,	MAIN_OPT_JSON },
 	{ "debug",	no_argument,		NULL,	'd' },
+	{ "signal",	required_argument,	NULL,	's' },
 	{ "version",	no_argument,		NULL,	'V' },
 	{ "help",	no_argument,		NULL,	'h' },
 	{ NULL,		0,			NULL,	0 }
@@ -76,6 +78,7 @@ main_help(void)
 {
 	printf("usage: sonde [-d] [-c FILE] [-f]\n"
 	    "       sonde -t [-c FILE]\n"
+	    "       sonde -s reload|stop [-c FILE]\n"
 	    "       sonde --once [-c FILE] [--check NAME]... [--json]\n"
 	    "       sonde report [-c FILE | --state-dir DIR] [--since 7d]\n"
 	    "                    [--check NAME]... [--json]\n"
@@ -97,6 +100,8 @@ main_help(void)
 	    "(repeatable)\n"
 	    "      --json         with --once: one JSON object per line, "
 	    "not a table\n"
+	    "  -s, --signal SIG   reload or stop the agent running on FILE's "
+	    "state_dir\n"
 	    "  -d, --debug        log at debug level (every result)\n"
 
 	    "  -V, --version      print the version and the libraries' "
@@ -171,6 +176,9 @@ main_validate(int argc, char *argv[], const struct agent_options *opt,
 		    argv[optind]);
 	if (test && once)
 		return main_usage_error("-t and --once cannot be combined");
+	if (opt->signal != NULL && (test || once))
+		return main_usage_error("-s cannot be combined with -t or "
+		    "--once");
 	if (mode != MAIN_ONCE && (opt->json || opt->ncheck_names > 0))
 		return main_usage_error("--check and --json need --once");
 	return -1;
@@ -188,7 +196,7 @@ main_parse(int argc, char *argv[], struct agent_options *opt,
 	int	c;
 
 	opterr = 0;	/* main_bad_option() says it, with our prefix */
-	while ((c = getopt_long(argc, argv, ":c:ftdVh", main_long_options,
+	while ((c = getopt_long(argc, argv, ":c:fts:dVh", main_long_options,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -202,6 +210,13 @@ main_parse(int argc, char *argv[], struct agent_options *opt,
 			break;
 		case 'd':
 			opt->debug = true;
+			break;
+		case 's':
+			if (strcmp(optarg, "reload") != 0 &&
+			    strcmp(optarg, "stop") != 0)
+				return main_usage_error("-s takes reload or "
+				    "stop, not '%s'", optarg);
+			opt->signal = optarg;
 			break;
 		case MAIN_OPT_ONCE:
 			once = true;
@@ -224,7 +239,8 @@ main_parse(int argc, char *argv[], struct agent_options *opt,
 			return main_bad_option(c, argv);
 		}
 	}
-	*mode = test ? MAIN_TEST : once ? MAIN_ONCE : MAIN_RUN;
+	*mode = test ? MAIN_TEST : once ? MAIN_ONCE : opt->signal != NULL ?
+	    MAIN_SIGNAL : MAIN_RUN;
 	return main_validate(argc, argv, opt, *mode, test, once);
 }
 
@@ -377,6 +393,9 @@ main(int argc, char *argv[])
 		break;
 	case MAIN_ONCE:
 		rc = agent_once(&opt);
+		break;
+	case MAIN_SIGNAL:
+		rc = agent_control(&opt);
 		break;
 	case MAIN_RUN:
 		rc = agent_run(&opt);

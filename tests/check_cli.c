@@ -80,10 +80,23 @@ cli_config(const char *dir, const char *fmt, ...)
 	va_list	 ap;
 	char	*text, *path;
 
+	char	*full;
+
 	va_start(ap, fmt);
 	ck_assert(vasprintf(&text, fmt, ap) != -1);
 	va_end(ap);
-	path = testutil_write_file(dir, "sonde.conf", text);
+	/*
+	 * Each test's daemon gets its own state_dir: agents on one state_dir
+	 * refuse to run together (its pid file is locked).  Appended, so the
+	 * lines the tests expect in errors stay where they are.
+	 */
+	if (strstr(text, "agent") == NULL)
+		full = xasprintf("%s\nagent: { state_dir = \"%s/state\"; };\n",
+		    text, dir);
+	else
+		full = xstrdup(text);
+	path = testutil_write_file(dir, "sonde.conf", full);
+	free(full);
 	free(text);
 	return path;
 }
@@ -545,6 +558,60 @@ START_TEST(test_cli_daemon_state_changes)
 }
 END_TEST
 
+/*
+ * sonde -s finds the agent by its state_dir's locked pid file: reload asks
+ * it to reload, stop waits for it to exit; a second agent on the same
+ * state_dir is refused; with none running, -s says so.
+ */
+START_TEST(test_cli_signal_and_pid_lock)
+{
+	const char		*dir = testutil_tmpdir();
+	struct cli_daemon	 d, twin;
+	char			*conf, *c, *out, *err;
+	int			 status, port = testutil_closed_port();
+
+	c = cli_check("a", port, "interval = \"300ms\"; timeout = \"200ms\";");
+	conf = cli_config(dir, "checks = (\n  %s\n);\n", c);
+	ck_assert_int_eq(cli_run(&out, &err, "-s", "reload", "-c", conf,
+	    NULL), 1);
+	ck_assert_msg(strstr(err, "no agent runs with state_dir") != NULL,
+	    "%s", err);
+	free(out);
+	free(err);
+
+	cli_daemon_start(&d, conf);
+	cli_daemon_wait(&d, "started: 1 check,", 1);
+	/* The twin stops at once, naming the pid that holds the lock. */
+	cli_daemon_start(&twin, conf);
+	status = cli_daemon_stop(&twin, SIGCONT);
+	ck_assert_int_eq(status, 1);
+	ck_assert_msg(strstr(twin.err, "locked by another sonde (pid ") != NULL,
+	    "%s", twin.err);
+	free(twin.err);
+
+	ck_assert_int_eq(cli_run(&out, &err, "-s", "reload", "-c", conf,
+	    NULL), 0);
+	ck_assert_ptr_nonnull(strstr(out, "asked the agent (pid "));
+	free(out);
+	free(err);
+	cli_daemon_wait(&d, "config reloaded", 1);
+	ck_assert_int_eq(cli_run(&out, &err, "-s", "stop", "-c", conf, NULL),
+	    0);
+	ck_assert_ptr_nonnull(strstr(out, "stopped"));
+	free(out);
+	free(err);
+	ck_assert_int_eq(cli_daemon_stop(&d, SIGCONT), 0);
+	ck_assert_ptr_nonnull(strstr(d.err, "SIGTERM received"));
+	ck_assert_int_eq(cli_run(&out, &err, "-s", "sideways", "-c", conf,
+	    NULL), 2);
+	free(out);
+	free(err);
+	free(d.err);
+	free(c);
+	free(conf);
+}
+END_TEST
+
 START_TEST(test_cli_daemon_reload)
 {
 	const char		*dir = testutil_tmpdir();
@@ -690,6 +757,7 @@ cli_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_cli_daemon_state_changes);
 	tcase_add_test(tc, test_cli_daemon_reload);
+	tcase_add_test(tc, test_cli_signal_and_pid_lock);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("options");

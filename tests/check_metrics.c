@@ -882,9 +882,10 @@ START_TEST(test_metrics_probe_sigterm)
 	lfd = testutil_listen_tcp(AF_INET, 64, &lport);
 	conf = testutil_write_file(dir, "sonde.conf", "");
 	free(conf);
-	conf = xasprintf("agent: { listen = \"127.0.0.1:%d\"; };\n"
+	conf = xasprintf("agent: { listen = \"127.0.0.1:%d\"; "
+	    "state_dir = \"%s/state\"; };\n"
 	    "modules = { hang = { type = \"tcp\"; timeout = \"20s\"; "
-	    "expect = { reply = \"never\"; }; }; };\n", port);
+	    "expect = { reply = \"never\"; }; }; };\n", port, dir);
 	free(testutil_write_file(dir, "sonde.conf", conf));
 	free(conf);
 	conf = xasprintf("%s/sonde.conf", dir);
