@@ -135,6 +135,7 @@ struct probe_result {
 	}			 dns;
 	struct {
 		int64_t		 body_bytes;	/* of the last response */
+		int64_t		 content_length; /* its header; -1: none */
 		int32_t		 status;	/* 0: no response */
 		uint8_t		 version;	/* 10, 11, 20, 30; 0: none */
 		uint8_t		 redirects;	/* followed */

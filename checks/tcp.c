@@ -436,7 +436,7 @@ tcp_replace(config_setting_t *g, const char *key, int type)
  * A blackbox tcp target: "host:port", "[v6]:port", or a bare host or
  * IPv6 literal, the port then coming from the module.
  */
-static int
+int
 tcp_target_apply(config_setting_t *g, const char *target, char *err,
     size_t errlen)
 {

@@ -412,6 +412,11 @@ static const char module_conf[] =
     "  tcp_connect = { type = \"tcp\"; };\n"
     "  ssh = { type = \"tcp\"; port = 22; timeout = \"2s\";\n"
     "    expect = { reply = \"^SSH-2\\\\.0-\"; }; };\n"
+    "  http_2xx = { type = \"http\"; };\n"
+    "  https_health = { type = \"http\"; url = \"https://x/healthz\"; };\n"
+    "  tls_connect = { type = \"tls\"; };\n"
+    "  dns_soa = { type = \"dns\"; query = \"example.com\";\n"
+    "    record = \"SOA\"; };\n"
     "};\n";
 
 static const struct {
@@ -428,6 +433,23 @@ static const struct {
 	    "'port'", 0 },
 	{ "tcp_connect", "db:0", "the port must be 1 to 65535", 0 },
 	{ "nope", "db:1", "no module named \"nope\"", 0 },
+	/* http: a URL as is, or host[:port] with the module's scheme, path */
+	{ "http_2xx", "example.com", "http://example.com/", 4000 },
+	{ "http_2xx", "127.0.0.1:8080", "http://127.0.0.1:8080/", 4000 },
+	{ "http_2xx", "https://a.example/x?y=1", "https://a.example/x?y=1",
+	    4000 },
+	{ "https_health", "[::1]:8443", "https://[::1]:8443/healthz", 4000 },
+	{ "https_health", "b.example/ready", "https://b.example/ready", 4000 },
+	{ "http_2xx", "a b", "not a URL or host[:port]", 0 },
+	{ "http_2xx", "ftp://x/", "'url'", 0 },
+	/* tls: host[:port], 443 by default */
+	{ "tls_connect", "mail.example:465", "mail.example:465", 4000 },
+	{ "tls_connect", "db:99999", "the port must be 1 to 65535", 0 },
+	/* dns: the server, the query from the module */
+	{ "dns_soa", "127.0.0.1:5353", "example.com. SOA @127.0.0.1:5353",
+	    4000 },
+	{ "dns_soa", "[::1]", "@[::1]", 4000 },
+	{ "dns_soa", "a,b", "not one server address or name", 0 },
 };
 
 /* A module aimed at a target is a check like any other, or says why not. */
@@ -436,7 +458,7 @@ START_TEST(test_metrics_module_instantiate)
 	struct config	*cfg = load(module_conf), *one;
 	char		 err[256] = "";
 
-	ck_assert_uint_eq(cfg->nmodules, 2);
+	ck_assert_uint_eq(cfg->nmodules, 6);
 	one = config_instantiate(cfg, instances[_i].module,
 	    instances[_i].target, err, sizeof(err));
 	if (instances[_i].timeout_ms == 0) {
@@ -447,7 +469,9 @@ START_TEST(test_metrics_module_instantiate)
 		ck_assert_msg(one != NULL, "%s: %s", instances[_i].target,
 		    err);
 		ck_assert_uint_eq(one->nchecks, 1);
-		ck_assert_str_eq(one->checks[0].target, instances[_i].want);
+		ck_assert_msg(strstr(one->checks[0].target,
+		    instances[_i].want) != NULL, "%s: %s",
+		    instances[_i].target, one->checks[0].target);
 		ck_assert_int_eq(one->checks[0].timeout_ms,
 		    instances[_i].timeout_ms);
 		config_unref(one);
