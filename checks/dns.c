@@ -1194,8 +1194,9 @@ static const struct probe_family dns_families[] = {
 };
 
 /*
- * As blackbox_exporter: phases resolve (the server's name), connect (TCP
- * only) and request always, 0 when not run; record counts 0 without an
+ * As blackbox_exporter: phases resolve (the server's name), connect and
+ * request always, 0 when not run (connect always: c-ares connects inside
+ * the request and does not time it apart); record counts 0 without an
  * answer; the serial only when the answer has a SOA.
  */
 static void
