@@ -1173,6 +1173,7 @@ enum http_family {
 	HTTP_FAM_STATUS,
 	HTTP_FAM_VERSION,
 	HTTP_FAM_IP_PROTOCOL,
+	HTTP_FAM_REGEX,
 	HTTP_FAM_TLS		/* TLSVERIFY_NFAMILIES of them */
 };
 
@@ -1193,6 +1194,8 @@ static const struct probe_family http_families[] = {
 	    "Returns the version of HTTP of the probe response" },
 	[HTTP_FAM_IP_PROTOCOL] = { "probe_ip_protocol", "gauge",
 	    "Specifies whether probe ip protocol is IP4 or IP6" },
+	[HTTP_FAM_REGEX] = { "probe_failed_due_to_regex", "gauge",
+	    "Indicates if probe failed due to regex" },
 	TLSVERIFY_FAMILIES,
 	{ NULL, NULL, NULL }
 };
@@ -1242,6 +1245,10 @@ http_metrics_write(const struct probe_result *res, size_t fam,
 	case HTTP_FAM_IP_PROTOCOL:
 		if (res->tcp.address[0] != '\0')
 			emit(arg, NULL, res->tcp.address[0] == '[' ? 6 : 4);
+		break;
+	case HTTP_FAM_REGEX:
+		emit(arg, NULL, res->status == PROBE_HTTP_BODY_MISMATCH ||
+		    res->status == PROBE_HTTP_HEADER_MISMATCH);
 		break;
 	default:
 		if (res->http.ssl)

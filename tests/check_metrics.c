@@ -474,6 +474,10 @@ static const char kinds_http_want[] =
     "or IP6\n"
     "# TYPE probe_ip_protocol gauge\n"
     "probe_ip_protocol 6\n"
+    "# HELP probe_failed_due_to_regex Indicates if probe failed due to "
+    "regex\n"
+    "# TYPE probe_failed_due_to_regex gauge\n"
+    "probe_failed_due_to_regex 0\n"
     "# HELP probe_ssl_earliest_cert_expiry Returns last SSL chain expiry "
     "in unixtime\n"
     "# TYPE probe_ssl_earliest_cert_expiry gauge\n"
@@ -595,6 +599,11 @@ START_TEST(test_metrics_kind_families)
 	    "\nprobe_http_duration_seconds{phase=\"tls\"} 0\n"));
 	ck_assert_ptr_null(strstr(b.data, "\nprobe_ssl_earliest_cert_expiry "));
 	ck_assert_ptr_null(strstr(b.data, "\nprobe_ip_protocol "));
+	buf_reset(&b);
+	r.status = PROBE_HTTP_BODY_MISMATCH;
+	expo_probe(&b, &cfg->checks[0], &r);
+	ck_assert_ptr_nonnull(strstr(b.data,
+	    "\nprobe_failed_due_to_regex 1\n"));
 
 	buf_reset(&b);
 	r = kinds_tls();
