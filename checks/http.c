@@ -1173,6 +1173,7 @@ enum http_family {
 	HTTP_FAM_STATUS,
 	HTTP_FAM_VERSION,
 	HTTP_FAM_IP_PROTOCOL,
+	HTTP_FAM_IP_HASH,
 	HTTP_FAM_REGEX,
 	HTTP_FAM_TLS		/* TLSVERIFY_NFAMILIES of them */
 };
@@ -1194,6 +1195,8 @@ static const struct probe_family http_families[] = {
 	    "Returns the version of HTTP of the probe response" },
 	[HTTP_FAM_IP_PROTOCOL] = { "probe_ip_protocol", "gauge",
 	    "Specifies whether probe ip protocol is IP4 or IP6" },
+	[HTTP_FAM_IP_HASH] = { "probe_ip_addr_hash", "gauge",
+	    "Specifies the hash of IP address" },
 	[HTTP_FAM_REGEX] = { "probe_failed_due_to_regex", "gauge",
 	    "Indicates if probe failed due to regex" },
 	TLSVERIFY_FAMILIES,
@@ -1207,20 +1210,29 @@ static const struct probe_family http_families[] = {
  * redirects (http_phase_add).
  */
 static void
-http_metrics_write(const struct probe_result *res, size_t fam,
-    probe_sample_cb emit, void *arg)
+http_phases_write(const struct probe_result *res, probe_sample_cb emit,
+    void *arg)
 {
 	char	label[32];
 	int	p;
 
+	for (p = PROBE_PHASE_RESOLVE; p <= PROBE_PHASE_TRANSFER; p++) {
+		snprintf(label, sizeof(label), "phase=\"%s\"",
+		    probe_phase_str((enum probe_phase)p));
+		emit(arg, label, res->phase[p] < 0 ? 0 :
+		    (double)res->phase[p] / 1e6);
+	}
+}
+
+static void
+http_metrics_write(const struct probe_result *res, size_t fam,
+    probe_sample_cb emit, void *arg)
+{
+	double	hash;
+
 	switch (fam) {
 	case HTTP_FAM_DURATION:
-		for (p = PROBE_PHASE_RESOLVE; p <= PROBE_PHASE_TRANSFER; p++) {
-			snprintf(label, sizeof(label), "phase=\"%s\"",
-			    probe_phase_str((enum probe_phase)p));
-			emit(arg, label, res->phase[p] < 0 ? 0 :
-			    (double)res->phase[p] / 1e6);
-		}
+		http_phases_write(res, emit, arg);
 		break;
 	case HTTP_FAM_CONTENT_LENGTH:
 		emit(arg, NULL, res->http.status == 0 ? 0 :
@@ -1245,6 +1257,10 @@ http_metrics_write(const struct probe_result *res, size_t fam,
 	case HTTP_FAM_IP_PROTOCOL:
 		if (res->tcp.address[0] != '\0')
 			emit(arg, NULL, res->tcp.address[0] == '[' ? 6 : 4);
+		break;
+	case HTTP_FAM_IP_HASH:
+		if (probe_address_hash(res->tcp.address, &hash) == 0)
+			emit(arg, NULL, hash);
 		break;
 	case HTTP_FAM_REGEX:
 		emit(arg, NULL, res->status == PROBE_HTTP_BODY_MISMATCH ||

@@ -283,6 +283,14 @@ const char *probe_quote(const char *data, size_t len, size_t max, char *buf,
 	    size_t buflen);
 
 /*
+ * blackbox_exporter's probe_ip_addr_hash of an address as in
+ * result.tcp.address ("192.0.2.1:80", "[2001:db8::1%eth0]:80"): FNV-1a
+ * (32 bits) of the IP's 4 or 16 bytes.  Returns 0 with *hash set, or -1
+ * when address holds no IP.
+ */
+int	probe_address_hash(const char *address, double *hash);
+
+/*
  * Prepares run for check; all arguments borrowed for the run's lifetime.
  */
 void	probe_run_init(struct probe_run *run, struct loop *loop,

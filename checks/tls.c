@@ -837,6 +837,8 @@ static const struct probe_family tls_families[] = {
 	TLSVERIFY_FAMILIES,
 	{ "probe_ip_protocol", "gauge",
 	    "Specifies whether probe ip protocol is IP4 or IP6" },
+	{ "probe_ip_addr_hash", "gauge",
+	    "Specifies the hash of IP address" },
 	{ NULL, NULL, NULL }
 };
 
@@ -844,10 +846,16 @@ static void
 tls_metrics_write(const struct probe_result *res, size_t fam,
     probe_sample_cb emit, void *arg)
 {
+	double	hash;
+
 	if (fam < TLSVERIFY_NFAMILIES)
 		tlsverify_metrics_write(&res->tls, fam, emit, arg);
-	else if (res->tcp.address[0] != '\0')
+	else if (res->tcp.address[0] == '\0')
+		return;
+	else if (fam == TLSVERIFY_NFAMILIES)
 		emit(arg, NULL, res->tcp.address[0] == '[' ? 6 : 4);
+	else if (probe_address_hash(res->tcp.address, &hash) == 0)
+		emit(arg, NULL, hash);
 }
 
 const struct probe_ops tls_probe_ops = {

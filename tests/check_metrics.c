@@ -474,6 +474,9 @@ static const char kinds_http_want[] =
     "or IP6\n"
     "# TYPE probe_ip_protocol gauge\n"
     "probe_ip_protocol 6\n"
+    "# HELP probe_ip_addr_hash Specifies the hash of IP address\n"
+    "# TYPE probe_ip_addr_hash gauge\n"
+    "probe_ip_addr_hash 1751717746\n"
     "# HELP probe_failed_due_to_regex Indicates if probe failed due to "
     "regex\n"
     "# TYPE probe_failed_due_to_regex gauge\n"
@@ -519,7 +522,10 @@ static const char kinds_tls_want[] =
     "# HELP probe_ip_protocol Specifies whether probe ip protocol is IP4 "
     "or IP6\n"
     "# TYPE probe_ip_protocol gauge\n"
-    "probe_ip_protocol 4\n";
+    "probe_ip_protocol 4\n"
+    "# HELP probe_ip_addr_hash Specifies the hash of IP address\n"
+    "# TYPE probe_ip_addr_hash gauge\n"
+    "probe_ip_addr_hash 3668918509\n";
 
 /* A dns answer with a SOA, over UDP: no connect phase, no lookup. */
 static struct probe_result
@@ -565,6 +571,35 @@ static const char kinds_dns_want[] =
     "# HELP probe_dns_serial Returns the serial number of the zone\n"
     "# TYPE probe_dns_serial gauge\n"
     "probe_dns_serial 2024010101\n";
+
+/* FNV-1a of the IP's bytes, as blackbox_exporter's ipHash(). */
+static const struct {
+	const char	*address;
+	int		 rc;
+	double		 hash;
+} hashes[] = {
+	{ "127.0.0.1:80", 0, 3668918509.0 },
+	{ "[::1]:443", 0, 1751717746.0 },
+	{ "[::1%lo]:443", 0, 1751717746.0 },
+	{ "[::ffff:127.0.0.1]:1", 0, 3668918509.0 },	/* as Go's To4() */
+	{ "[::2]:1", 0, 0 },
+	{ "", -1, 0 },
+	{ "[::1:80", -1, 0 },
+	{ "host.example:80", -1, 0 },
+};
+
+START_TEST(test_metrics_address_hash)
+{
+	double	h = -1;
+
+	ck_assert_int_eq(probe_address_hash(hashes[_i].address, &h),
+	    hashes[_i].rc);
+	if (hashes[_i].rc == 0 && hashes[_i].hash != 0)
+		ck_assert_double_eq(h, hashes[_i].hash);
+	else if (hashes[_i].rc == 0)
+		ck_assert_double_ne(h, 1751717746.0);
+}
+END_TEST
 
 /*
  * Each kind's families exactly as blackbox_exporter 0.24 writes them for
@@ -1272,6 +1307,7 @@ START_TEST(test_metrics_probe_kinds)
 		"\nprobe_http_uncompressed_body_length 5\n",
 		"\nprobe_http_version 1.1\n", "\nprobe_http_ssl 0\n",
 		"\nprobe_http_redirects 0\n", "\nprobe_ip_protocol 4\n",
+		"\nprobe_ip_addr_hash 3668918509\n",
 		"\nprobe_http_duration_seconds{phase=\"tls\"} 0\n",
 		"\nprobe_http_duration_seconds{phase=\"resolve\"} 0\n",
 	};
@@ -1777,6 +1813,8 @@ metrics_suite(void)
 	tcase_add_test(tc, test_metrics_module_errors);
 	tcase_add_test(tc, test_metrics_fingerprint_defaults);
 	tcase_add_test(tc, test_metrics_kind_families);
+	tcase_add_loop_test(tc, test_metrics_address_hash, 0,
+	    (int)(sizeof(hashes) / sizeof(hashes[0])));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("server");
