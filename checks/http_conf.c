@@ -614,7 +614,7 @@ http_conf_target_apply(config_setting_t *g, const char *target, char *err,
     size_t errlen)
 {
 	config_setting_t	*s = config_setting_get_member(g, "url");
-	const char		*mod = NULL, *rest, *path = "/";
+	const char		*mod = NULL, *rest, *scheme = "http", *path = "/";
 	char			*url;
 	int			 slen = 4;
 
@@ -625,7 +625,9 @@ http_conf_target_apply(config_setting_t *g, const char *target, char *err,
 	}
 	if (s != NULL && config_setting_type(s) == CONFIG_TYPE_STRING)
 		mod = config_setting_get_string(s);
+	/* The module's scheme and path, if it has a url. */
 	if (mod != NULL && (rest = strstr(mod, "://")) != NULL) {
+		scheme = mod;
 		slen = (int)(rest - mod);
 		if ((path = strchr(rest + 3, '/')) == NULL)
 			path = "/";
@@ -633,8 +635,7 @@ http_conf_target_apply(config_setting_t *g, const char *target, char *err,
 	if (strstr(target, "://") != NULL)
 		url = xstrdup(target);
 	else
-		url = xasprintf("%.*s://%s%s", slen, mod != NULL &&
-		    slen != 4 ? mod : "http", target,
+		url = xasprintf("%.*s://%s%s", slen, scheme, target,
 		    strchr(target, '/') != NULL ? "" : path);
 	if (s != NULL)
 		config_setting_remove(g, "url");
