@@ -72,6 +72,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <libconfig.h>
 
 #include "config.h"
 #include "dns.h"
@@ -1174,6 +1175,93 @@ dns_metric(const struct probe_result *res, const char *name, double *value)
 	return 0;
 }
 
+/* blackbox_exporter's dns prober families, its names and help. */
+static const struct probe_family dns_families[] = {
+	{ "probe_dns_duration_seconds", "gauge",
+	    "Duration of DNS request by phase" },
+	{ "probe_dns_answer_rrs", "gauge",
+	    "Returns number of entries in the answer resource record list" },
+	{ "probe_dns_authority_rrs", "gauge",
+	    "Returns number of entries in the authority resource record list" },
+	{ "probe_dns_additional_rrs", "gauge",
+	    "Returns number of entries in the additional resource record "
+	    "list" },
+	{ "probe_dns_query_succeeded", "gauge",
+	    "Displays whether or not the query was executed successfully" },
+	{ "probe_dns_serial", "gauge",
+	    "Returns the serial number of the zone" },
+	{ NULL, NULL, NULL }
+};
+
+/*
+ * As blackbox_exporter: phases resolve (the server's name), connect and
+ * request always, 0 when not run (connect always: c-ares connects inside
+ * the request and does not time it apart); record counts 0 without an
+ * answer; the serial only when the answer has a SOA.
+ */
+static void
+dns_metrics_write(const struct probe_result *res, size_t fam,
+    probe_sample_cb emit, void *arg)
+{
+	static const struct {
+		const char		*label;
+		enum probe_phase	 phase;
+	} ph[] = {
+		{ "phase=\"resolve\"", PROBE_PHASE_RESOLVE },
+		{ "phase=\"connect\"", PROBE_PHASE_CONNECT },
+		{ "phase=\"request\"", PROBE_PHASE_REQUEST },
+	};
+	size_t	i;
+
+	switch (fam) {
+	case 0:
+		for (i = 0; i < sizeof(ph) / sizeof(ph[0]); i++)
+			emit(arg, ph[i].label, res->phase[ph[i].phase] < 0 ?
+			    0 : (double)res->phase[ph[i].phase] / 1e6);
+		break;
+	case 1:
+		emit(arg, NULL, res->dns.answered ? res->dns.answers : 0);
+		break;
+	case 2:
+		emit(arg, NULL, res->dns.answered ? res->dns.authority : 0);
+		break;
+	case 3:
+		emit(arg, NULL, res->dns.answered ? res->dns.additional : 0);
+		break;
+	case 4:
+		emit(arg, NULL, res->dns.answered);
+		break;
+	case 5:
+		if (res->dns.answered && res->dns.has_serial)
+			emit(arg, NULL, res->dns.serial);
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * blackbox's dns target is the server ("192.0.2.53", "[2001:db8::53]:5353",
+ * "ns1.example"); the query comes from the module.  conf_parse checks it.
+ */
+static int
+dns_target_apply(config_setting_t *g, const char *target, char *err,
+    size_t errlen)
+{
+	config_setting_t	*s;
+
+	if (target[0] == '\0' || strpbrk(target, " \t\r\n,") != NULL) {
+		snprintf(err, errlen, "target \"%s\": not one server address "
+		    "or name", target);
+		return -1;
+	}
+	if (config_setting_get_member(g, "server") != NULL)
+		config_setting_remove(g, "server");
+	s = config_setting_add(g, "server", CONFIG_TYPE_STRING);
+	config_setting_set_string(s, target);
+	return 0;
+}
+
 const struct probe_ops dns_probe_ops = {
 	.kind = "dns",
 	.conf_keys = dns_conf_keys,
@@ -1185,4 +1273,8 @@ const struct probe_ops dns_probe_ops = {
 	.result_json = dns_result_json,
 	.metrics = dns_metrics,
 	.metric = dns_metric,
+	.families = dns_families,
+	.metrics_write = dns_metrics_write,
+	.target_apply = dns_target_apply,
+	.target_example = "127.0.0.1:53",
 };

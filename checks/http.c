@@ -159,12 +159,15 @@ static void
 http_result_fill(struct http_run *h)
 {
 	struct probe_result	*res = &h->run->result;
-	long			 code = 0, ver = 0;
+	long			 code = 0, ver = 0, port = 0;
+	curl_off_t		 clen = -1;
+	char			*ip = NULL;
 
 	res->http.redirects = (uint8_t)h->hops;
 	res->http.ssl = h->https;
 	res->http.insecure = h->https && h->conf->insecure;
 	res->http.body_bytes = h->headers_done ? h->received : -1;
+	res->http.content_length = -1;
 	snprintf(res->http.final_url, sizeof(res->http.final_url), "%s",
 	    h->url);
 	if (h->easy == NULL)
@@ -172,6 +175,15 @@ http_result_fill(struct http_run *h)
 	curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_getinfo(h->easy, CURLINFO_HTTP_VERSION, &ver);
 	res->http.status = (int32_t)code;
+	if (code != 0 && curl_easy_getinfo(h->easy,
+	    CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen) == CURLE_OK)
+		res->http.content_length = clen;
+	/* The peer of the last hop, for probe_ip_protocol. */
+	if (curl_easy_getinfo(h->easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK &&
+	    ip != NULL && ip[0] != '\0' && curl_easy_getinfo(h->easy,
+	    CURLINFO_PRIMARY_PORT, &port) == CURLE_OK)
+		snprintf(res->tcp.address, sizeof(res->tcp.address),
+		    strchr(ip, ':') != NULL ? "[%s]:%ld" : "%s:%ld", ip, port);
 	res->http.version = code == 0 ? 0 : ver == CURL_HTTP_VERSION_1_0 ? 10 :
 	    ver == CURL_HTTP_VERSION_1_1 ? 11 : ver == CURL_HTTP_VERSION_2_0 ?
 	    20 : ver == CURL_HTTP_VERSION_3 ? 30 : 0;
@@ -1151,6 +1163,117 @@ http_metric(const struct probe_result *res, const char *name, double *value)
 	return 0;
 }
 
+/* blackbox_exporter's http prober families, its names and help. */
+enum http_family {
+	HTTP_FAM_DURATION,
+	HTTP_FAM_CONTENT_LENGTH,
+	HTTP_FAM_BODY_LENGTH,
+	HTTP_FAM_REDIRECTS,
+	HTTP_FAM_SSL,
+	HTTP_FAM_STATUS,
+	HTTP_FAM_VERSION,
+	HTTP_FAM_IP_PROTOCOL,
+	HTTP_FAM_IP_HASH,
+	HTTP_FAM_REGEX,
+	HTTP_FAM_TLS		/* TLSVERIFY_NFAMILIES of them */
+};
+
+static const struct probe_family http_families[] = {
+	[HTTP_FAM_DURATION] = { "probe_http_duration_seconds", "gauge",
+	    "Duration of http request by phase, summed over all redirects" },
+	[HTTP_FAM_CONTENT_LENGTH] = { "probe_http_content_length", "gauge",
+	    "Length of http content response" },
+	[HTTP_FAM_BODY_LENGTH] = { "probe_http_uncompressed_body_length",
+	    "gauge", "Length of uncompressed response body" },
+	[HTTP_FAM_REDIRECTS] = { "probe_http_redirects", "gauge",
+	    "The number of redirects" },
+	[HTTP_FAM_SSL] = { "probe_http_ssl", "gauge",
+	    "Indicates if SSL was used for the final redirect" },
+	[HTTP_FAM_STATUS] = { "probe_http_status_code", "gauge",
+	    "Response HTTP status code" },
+	[HTTP_FAM_VERSION] = { "probe_http_version", "gauge",
+	    "Returns the version of HTTP of the probe response" },
+	[HTTP_FAM_IP_PROTOCOL] = { "probe_ip_protocol", "gauge",
+	    "Specifies whether probe ip protocol is IP4 or IP6" },
+	[HTTP_FAM_IP_HASH] = { "probe_ip_addr_hash", "gauge",
+	    "Specifies the hash of IP address" },
+	[HTTP_FAM_REGEX] = { "probe_failed_due_to_regex", "gauge",
+	    "Indicates if probe failed due to regex" },
+	TLSVERIFY_FAMILIES,
+	{ NULL, NULL, NULL }
+};
+
+/*
+ * As blackbox_exporter: the phases are always all there, 0 when not
+ * reached, and so are the response's gauges (0 without a response;
+ * content length -1 when the response had none).  Phases are summed over
+ * redirects (http_phase_add).
+ */
+static void
+http_phases_write(const struct probe_result *res, probe_sample_cb emit,
+    void *arg)
+{
+	char	label[32];
+	int	p;
+
+	for (p = PROBE_PHASE_RESOLVE; p <= PROBE_PHASE_TRANSFER; p++) {
+		snprintf(label, sizeof(label), "phase=\"%s\"",
+		    probe_phase_str((enum probe_phase)p));
+		emit(arg, label, res->phase[p] < 0 ? 0 :
+		    (double)res->phase[p] / 1e6);
+	}
+}
+
+static void
+http_metrics_write(const struct probe_result *res, size_t fam,
+    probe_sample_cb emit, void *arg)
+{
+	double	hash;
+
+	switch (fam) {
+	case HTTP_FAM_DURATION:
+		http_phases_write(res, emit, arg);
+		break;
+	case HTTP_FAM_CONTENT_LENGTH:
+		emit(arg, NULL, res->http.status == 0 ? 0 :
+		    (double)res->http.content_length);
+		break;
+	case HTTP_FAM_BODY_LENGTH:
+		emit(arg, NULL, res->http.body_bytes < 0 ? 0 :
+		    (double)res->http.body_bytes);
+		break;
+	case HTTP_FAM_REDIRECTS:
+		emit(arg, NULL, res->http.redirects);
+		break;
+	case HTTP_FAM_SSL:
+		emit(arg, NULL, res->http.status != 0 && res->http.ssl);
+		break;
+	case HTTP_FAM_STATUS:
+		emit(arg, NULL, res->http.status);
+		break;
+	case HTTP_FAM_VERSION:
+		emit(arg, NULL, res->http.version / 10.0);
+		break;
+	case HTTP_FAM_IP_PROTOCOL:
+		if (res->tcp.address[0] != '\0')
+			emit(arg, NULL, res->tcp.address[0] == '[' ? 6 : 4);
+		break;
+	case HTTP_FAM_IP_HASH:
+		if (probe_address_hash(res->tcp.address, &hash) == 0)
+			emit(arg, NULL, hash);
+		break;
+	case HTTP_FAM_REGEX:
+		emit(arg, NULL, res->status == PROBE_HTTP_BODY_MISMATCH ||
+		    res->status == PROBE_HTTP_HEADER_MISMATCH);
+		break;
+	default:
+		if (res->http.ssl)
+			tlsverify_metrics_write(&res->tls, fam - HTTP_FAM_TLS,
+			    emit, arg);
+		break;
+	}
+}
+
 const struct probe_ops http_probe_ops = {
 	.kind = "http",
 	.conf_keys = http_conf_keys,
@@ -1162,4 +1285,8 @@ const struct probe_ops http_probe_ops = {
 	.result_json = http_result_json,
 	.metrics = http_metrics,
 	.metric = http_metric,
+	.families = http_families,
+	.metrics_write = http_metrics_write,
+	.target_apply = http_conf_target_apply,
+	.target_example = "127.0.0.1:1",
 };

@@ -608,3 +608,39 @@ http_conf_parse(struct confread *cr, const config_setting_t *group,
 	check->kind_conf = hc;
 	return 0;
 }
+
+int
+http_conf_target_apply(config_setting_t *g, const char *target, char *err,
+    size_t errlen)
+{
+	config_setting_t	*s = config_setting_get_member(g, "url");
+	const char		*mod = NULL, *rest, *scheme = "http", *path = "/";
+	char			*url;
+	int			 slen = 4;
+
+	if (target[0] == '\0' || strpbrk(target, " \t\r\n") != NULL) {
+		snprintf(err, errlen, "target \"%s\": not a URL or host[:port]",
+		    target);
+		return -1;
+	}
+	if (s != NULL && config_setting_type(s) == CONFIG_TYPE_STRING)
+		mod = config_setting_get_string(s);
+	/* The module's scheme and path, if it has a url. */
+	if (mod != NULL && (rest = strstr(mod, "://")) != NULL) {
+		scheme = mod;
+		slen = (int)(rest - mod);
+		if ((path = strchr(rest + 3, '/')) == NULL)
+			path = "/";
+	}
+	if (strstr(target, "://") != NULL)
+		url = xstrdup(target);
+	else
+		url = xasprintf("%.*s://%s%s", slen, scheme, target,
+		    strchr(target, '/') != NULL ? "" : path);
+	if (s != NULL)
+		config_setting_remove(g, "url");
+	s = config_setting_add(g, "url", CONFIG_TYPE_STRING);
+	config_setting_set_string(s, url);
+	free(url);
+	return 0;
+}

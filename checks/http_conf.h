@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct config_setting_t;
+
 struct check_conf;
 struct confread;
 struct config_setting_t;
@@ -93,5 +95,15 @@ void	http_conf_free(void *kind_conf);
  */
 int	http_conf_url_split(const char *url, char *host, size_t hostlen,
 	    int *port, bool *https, char *err, size_t errlen);
+
+/*
+ * The /probe target of an http module: a URL ("https://host/path") taken
+ * as is, or host[:port] (blackbox_exporter's form), then given the
+ * module's scheme and path ("http" and "/" when the module has no url).
+ * Sets "url" in the module's group; conf_parse checks it.  Returns 0, or
+ * -1 with the reason in err.
+ */
+int	http_conf_target_apply(struct config_setting_t *group,
+	    const char *target, char *err, size_t errlen);
 
 #endif /* SONDE_HTTP_CONF_H */

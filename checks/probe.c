@@ -10,6 +10,9 @@
  */
 #include "autoconf.h"
 
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -325,4 +328,38 @@ bool
 probe_run_active(const struct probe_run *run)
 {
 	return run->state != PROBE_RUN_IDLE;
+}
+
+int
+probe_address_hash(const char *address, double *hash)
+{
+	unsigned char	 ip[16];
+	char		 host[PROBE_ADDRESS_MAX];
+	const char	*end;
+	uint32_t	 h = 0x811c9dc5;	/* FNV-1a offset basis */
+	size_t		 i, n;
+	int		 af = address[0] == '[' ? AF_INET6 : AF_INET;
+
+	if (af == AF_INET6)
+		end = strpbrk(address, "%]");
+	else
+		end = strrchr(address, ':');
+	if (end == NULL)
+		return -1;
+	n = (size_t)(end - address) - (af == AF_INET6);
+	if (n >= sizeof(host))
+		return -1;
+	memcpy(host, address + (af == AF_INET6), n);
+	host[n] = '\0';
+	if (inet_pton(af, host, ip) != 1)
+		return -1;
+	/* Go's To4(): a v4-mapped address hashes as its IPv4 address. */
+	if (af == AF_INET6 && IN6_IS_ADDR_V4MAPPED((struct in6_addr *)ip)) {
+		memmove(ip, ip + 12, 4);
+		af = AF_INET;
+	}
+	for (i = 0; i < (af == AF_INET6 ? 16u : 4u); i++)
+		h = (h ^ ip[i]) * 0x01000193;	/* FNV prime */
+	*hash = h;
+	return 0;
 }

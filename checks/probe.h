@@ -135,6 +135,7 @@ struct probe_result {
 	}			 dns;
 	struct {
 		int64_t		 body_bytes;	/* of the last response */
+		int64_t		 content_length; /* its header; -1: none */
 		int32_t		 status;	/* 0: no response */
 		uint8_t		 version;	/* 10, 11, 20, 30; 0: none */
 		uint8_t		 redirects;	/* followed */
@@ -280,6 +281,14 @@ const char *probe_format_duration(int64_t us, char *buf, size_t buflen);
  */
 const char *probe_quote(const char *data, size_t len, size_t max, char *buf,
 	    size_t buflen);
+
+/*
+ * blackbox_exporter's probe_ip_addr_hash of an address as in
+ * result.tcp.address ("192.0.2.1:80", "[2001:db8::1%eth0]:80"): FNV-1a
+ * (32 bits) of the IP's 4 or 16 bytes.  Returns 0 with *hash set, or -1
+ * when address holds no IP.
+ */
+int	probe_address_hash(const char *address, double *hash);
 
 /*
  * Prepares run for check; all arguments borrowed for the run's lifetime.

@@ -410,17 +410,27 @@ tcp_expire(struct probe_run *run)
 static const struct probe_family tcp_families[] = {
 	{ "probe_ip_protocol", "gauge",
 	    "Specifies whether probe ip protocol is IP4 or IP6" },
+	{ "probe_ip_addr_hash", "gauge",
+	    "Specifies the hash of IP address" },
 	{ NULL, NULL, NULL }
 };
 
-/* probe_ip_protocol, as blackbox_exporter: 4 or 6, once connected. */
+/*
+ * probe_ip_protocol, as blackbox_exporter: 4 or 6, once connected; and
+ * probe_ip_addr_hash of that address.
+ */
 static void
 tcp_metrics_write(const struct probe_result *res, size_t fam,
     probe_sample_cb emit, void *arg)
 {
-	if (fam != 0 || res->tcp.address[0] == '\0')
+	double	hash;
+
+	if (res->tcp.address[0] == '\0')
 		return;
-	emit(arg, NULL, res->tcp.address[0] == '[' ? 6 : 4);
+	if (fam == 0)
+		emit(arg, NULL, res->tcp.address[0] == '[' ? 6 : 4);
+	else if (fam == 1 && probe_address_hash(res->tcp.address, &hash) == 0)
+		emit(arg, NULL, hash);
 }
 
 /* Replaces key in g with a new setting of type; returns it or NULL. */
@@ -436,7 +446,7 @@ tcp_replace(config_setting_t *g, const char *key, int type)
  * A blackbox tcp target: "host:port", "[v6]:port", or a bare host or
  * IPv6 literal, the port then coming from the module.
  */
-static int
+int
 tcp_target_apply(config_setting_t *g, const char *target, char *err,
     size_t errlen)
 {

@@ -63,6 +63,7 @@
 #include "netconn.h"
 #include "probe.h"
 #include "resolver.h"
+#include "tcp.h"
 #include "tls.h"
 #include "tlsverify.h"
 #include "xmalloc.h"
@@ -831,6 +832,32 @@ tls_metric(const struct probe_result *res, const char *name, double *value)
 	return tlsverify_metric(&res->tls, name, value);
 }
 
+/* blackbox_exporter's tcp prober with tls: true, as tcp_connect_tls. */
+static const struct probe_family tls_families[] = {
+	TLSVERIFY_FAMILIES,
+	{ "probe_ip_protocol", "gauge",
+	    "Specifies whether probe ip protocol is IP4 or IP6" },
+	{ "probe_ip_addr_hash", "gauge",
+	    "Specifies the hash of IP address" },
+	{ NULL, NULL, NULL }
+};
+
+static void
+tls_metrics_write(const struct probe_result *res, size_t fam,
+    probe_sample_cb emit, void *arg)
+{
+	double	hash;
+
+	if (fam < TLSVERIFY_NFAMILIES)
+		tlsverify_metrics_write(&res->tls, fam, emit, arg);
+	else if (res->tcp.address[0] == '\0')
+		return;
+	else if (fam == TLSVERIFY_NFAMILIES)
+		emit(arg, NULL, res->tcp.address[0] == '[' ? 6 : 4);
+	else if (probe_address_hash(res->tcp.address, &hash) == 0)
+		emit(arg, NULL, hash);
+}
+
 const struct probe_ops tls_probe_ops = {
 	.kind = "tls",
 	.conf_keys = tls_conf_keys,
@@ -842,4 +869,8 @@ const struct probe_ops tls_probe_ops = {
 	.result_json = tls_result_json,
 	.metrics = tls_metrics,
 	.metric = tls_metric,
+	.families = tls_families,
+	.metrics_write = tls_metrics_write,
+	.target_apply = tcp_target_apply,
+	.target_example = "127.0.0.1:1",
 };

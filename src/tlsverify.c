@@ -959,6 +959,40 @@ tlsverify_metric(const struct probe_tls *info, const char *name,
 	return 0;
 }
 
+/*
+ * Blackbox's values: the earliest notAfter of the certificates the peer
+ * sent; the same only when that chain verified (blackbox takes the
+ * verified chains, which it only has then; the root, not sent, is left
+ * out here); the version as Go names it, "TLS 1.3".
+ */
+void
+tlsverify_metrics_write(const struct probe_tls *info, size_t fam,
+    probe_sample_cb emit, void *arg)
+{
+	char	label[40];
+
+	if (info->not_after == 0)
+		return;
+	switch (fam) {
+	case 0:
+		emit(arg, NULL, (double)info->earliest_not_after);
+		break;
+	case 1:
+		if (strcmp(info->verify, "ok") == 0)
+			emit(arg, NULL, (double)info->earliest_not_after);
+		break;
+	case 2:
+		if (strncmp(info->version, "TLSv", 4) != 0)
+			break;
+		snprintf(label, sizeof(label), "version=\"TLS %s\"",
+		    info->version + 4);
+		emit(arg, label, 1);
+		break;
+	default:
+		break;
+	}
+}
+
 /* ---- verify callback ---------------------------------------------------- */
 
 static void

@@ -164,6 +164,24 @@ int	tlsverify_info_json(const struct probe_tls *info,
 int	tlsverify_metric(const struct probe_tls *info, const char *name,
 	    double *value);
 
+/*
+ * The TLS families of /metrics, blackbox_exporter's, shared by every kind
+ * whose result has a handshake (tls, https): put TLSVERIFY_FAMILIES in the
+ * kind's family table and hand its indexes, less the first, to
+ * tlsverify_metrics_write().  Nothing is written when no certificate was
+ * seen.
+ */
+#define TLSVERIFY_FAMILIES						\
+	{ "probe_ssl_earliest_cert_expiry", "gauge",			\
+	    "Returns last SSL chain expiry in unixtime" },		\
+	{ "probe_ssl_last_chain_expiry_timestamp_seconds", "gauge",	\
+	    "Returns last SSL chain expiry in timestamp" },		\
+	{ "probe_tls_version_info", "gauge",				\
+	    "Returns the TLS version used or NaN when unknown" }
+#define TLSVERIFY_NFAMILIES	3
+void	tlsverify_metrics_write(const struct probe_tls *info, size_t fam,
+	    probe_sample_cb emit, void *arg);
+
 /* ---- verify callback and contexts -------------------------------------- */
 
 /*

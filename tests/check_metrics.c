@@ -28,6 +28,9 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <check.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -406,12 +409,296 @@ START_TEST(test_metrics_statuspage)
 }
 END_TEST
 
+static const char kinds_conf[] =
+    "checks = (\n"
+    "  { name = \"web\"; type = \"http\"; url = \"https://[::1]/\"; },\n"
+    "  { name = \"cert\"; type = \"tls\"; host = \"127.0.0.1\"; },\n"
+    "  { name = \"ns\"; type = \"dns\"; query = \"example.com\";\n"
+    "    record = \"SOA\"; server = \"127.0.0.1\"; },\n"
+    "  { name = \"db\"; type = \"tcp\"; host = \"::1\"; port = 5432; }\n"
+    ");\n";
+
+/* An https result after one redirect, over HTTP/2, chain verified. */
+static struct probe_result
+kinds_http(void)
+{
+	struct probe_result	r = result(PROBE_OK, 15000, "");
+	int			p;
+
+	for (p = PROBE_PHASE_RESOLVE; p <= PROBE_PHASE_TRANSFER; p++)
+		r.phase[p] = (p + 1) * 1000;
+	r.http.status = 200;
+	r.http.version = 20;
+	r.http.redirects = 1;
+	r.http.ssl = true;
+	r.http.body_bytes = 1234;
+	r.http.content_length = -1;
+	r.tls.not_after = 1800000000;
+	r.tls.earliest_not_after = 1790000000;
+	snprintf(r.tls.verify, sizeof(r.tls.verify), "ok");
+	snprintf(r.tls.version, sizeof(r.tls.version), "TLSv1.3");
+	return r;
+}
+
+static const char kinds_http_want[] =
+    "# HELP probe_http_duration_seconds Duration of http request by "
+    "phase, summed over all redirects\n"
+    "# TYPE probe_http_duration_seconds gauge\n"
+    "probe_http_duration_seconds{phase=\"resolve\"} 0.001\n"
+    "probe_http_duration_seconds{phase=\"connect\"} 0.002\n"
+    "probe_http_duration_seconds{phase=\"tls\"} 0.003\n"
+    "probe_http_duration_seconds{phase=\"processing\"} 0.004\n"
+    "probe_http_duration_seconds{phase=\"transfer\"} 0.005\n"
+    "# HELP probe_http_content_length Length of http content response\n"
+    "# TYPE probe_http_content_length gauge\n"
+    "probe_http_content_length -1\n"
+    "# HELP probe_http_uncompressed_body_length Length of uncompressed "
+    "response body\n"
+    "# TYPE probe_http_uncompressed_body_length gauge\n"
+    "probe_http_uncompressed_body_length 1234\n"
+    "# HELP probe_http_redirects The number of redirects\n"
+    "# TYPE probe_http_redirects gauge\n"
+    "probe_http_redirects 1\n"
+    "# HELP probe_http_ssl Indicates if SSL was used for the final "
+    "redirect\n"
+    "# TYPE probe_http_ssl gauge\n"
+    "probe_http_ssl 1\n"
+    "# HELP probe_http_status_code Response HTTP status code\n"
+    "# TYPE probe_http_status_code gauge\n"
+    "probe_http_status_code 200\n"
+    "# HELP probe_http_version Returns the version of HTTP of the probe "
+    "response\n"
+    "# TYPE probe_http_version gauge\n"
+    "probe_http_version 2\n"
+    "# HELP probe_ip_protocol Specifies whether probe ip protocol is IP4 "
+    "or IP6\n"
+    "# TYPE probe_ip_protocol gauge\n"
+    "probe_ip_protocol 6\n"
+    "# HELP probe_ip_addr_hash Specifies the hash of IP address\n"
+    "# TYPE probe_ip_addr_hash gauge\n"
+    "probe_ip_addr_hash 1751717746\n"
+    "# HELP probe_failed_due_to_regex Indicates if probe failed due to "
+    "regex\n"
+    "# TYPE probe_failed_due_to_regex gauge\n"
+    "probe_failed_due_to_regex 0\n"
+    "# HELP probe_ssl_earliest_cert_expiry Returns last SSL chain expiry "
+    "in unixtime\n"
+    "# TYPE probe_ssl_earliest_cert_expiry gauge\n"
+    "probe_ssl_earliest_cert_expiry 1790000000\n"
+    "# HELP probe_ssl_last_chain_expiry_timestamp_seconds Returns last "
+    "SSL chain expiry in timestamp\n"
+    "# TYPE probe_ssl_last_chain_expiry_timestamp_seconds gauge\n"
+    "probe_ssl_last_chain_expiry_timestamp_seconds 1790000000\n"
+    "# HELP probe_tls_version_info Returns the TLS version used or NaN "
+    "when unknown\n"
+    "# TYPE probe_tls_version_info gauge\n"
+    "probe_tls_version_info{version=\"TLS 1.3\"} 1\n";
+
+/* A tls result whose chain did not verify: no last-chain sample. */
+static struct probe_result
+kinds_tls(void)
+{
+	struct probe_result	r = result(PROBE_TLS_UNTRUSTED, 3000, "x");
+
+	snprintf(r.tcp.address, sizeof(r.tcp.address), "127.0.0.1:443");
+	r.tls.not_after = 1800000000;
+	r.tls.earliest_not_after = 1800000000;
+	snprintf(r.tls.verify, sizeof(r.tls.verify),
+	    "self-signed certificate");
+	snprintf(r.tls.version, sizeof(r.tls.version), "TLSv1.2");
+	return r;
+}
+
+static const char kinds_tls_want[] =
+    "# TYPE probe_ssl_earliest_cert_expiry gauge\n"
+    "probe_ssl_earliest_cert_expiry 1800000000\n"
+    "# HELP probe_ssl_last_chain_expiry_timestamp_seconds Returns last "
+    "SSL chain expiry in timestamp\n"
+    "# TYPE probe_ssl_last_chain_expiry_timestamp_seconds gauge\n"
+    "# HELP probe_tls_version_info Returns the TLS version used or NaN "
+    "when unknown\n"
+    "# TYPE probe_tls_version_info gauge\n"
+    "probe_tls_version_info{version=\"TLS 1.2\"} 1\n"
+    "# HELP probe_ip_protocol Specifies whether probe ip protocol is IP4 "
+    "or IP6\n"
+    "# TYPE probe_ip_protocol gauge\n"
+    "probe_ip_protocol 4\n"
+    "# HELP probe_ip_addr_hash Specifies the hash of IP address\n"
+    "# TYPE probe_ip_addr_hash gauge\n"
+    "probe_ip_addr_hash 3668918509\n";
+
+/* A dns answer with a SOA, over UDP: no connect phase, no lookup. */
+static struct probe_result
+kinds_dns(void)
+{
+	struct probe_result	r = result(PROBE_OK, 1500, "");
+
+	r.tcp.address[0] = '\0';
+	r.phase[PROBE_PHASE_CONNECT] = -1;
+	r.phase[PROBE_PHASE_REQUEST] = 1250;
+	r.dns.answered = true;
+	r.dns.has_serial = true;
+	r.dns.serial = 2024010101;
+	r.dns.answers = 1;
+	r.dns.authority = 2;
+	r.dns.additional = 3;
+	return r;
+}
+
+static const char kinds_dns_want[] =
+    "# TYPE probe_dns_lookup_time_seconds gauge\n"
+    "# HELP probe_dns_duration_seconds Duration of DNS request by phase\n"
+    "# TYPE probe_dns_duration_seconds gauge\n"
+    "probe_dns_duration_seconds{phase=\"resolve\"} 0\n"
+    "probe_dns_duration_seconds{phase=\"connect\"} 0\n"
+    "probe_dns_duration_seconds{phase=\"request\"} 0.00125\n"
+    "# HELP probe_dns_answer_rrs Returns number of entries in the answer "
+    "resource record list\n"
+    "# TYPE probe_dns_answer_rrs gauge\n"
+    "probe_dns_answer_rrs 1\n"
+    "# HELP probe_dns_authority_rrs Returns number of entries in the "
+    "authority resource record list\n"
+    "# TYPE probe_dns_authority_rrs gauge\n"
+    "probe_dns_authority_rrs 2\n"
+    "# HELP probe_dns_additional_rrs Returns number of entries in the "
+    "additional resource record list\n"
+    "# TYPE probe_dns_additional_rrs gauge\n"
+    "probe_dns_additional_rrs 3\n"
+    "# HELP probe_dns_query_succeeded Displays whether or not the query "
+    "was executed successfully\n"
+    "# TYPE probe_dns_query_succeeded gauge\n"
+    "probe_dns_query_succeeded 1\n"
+    "# HELP probe_dns_serial Returns the serial number of the zone\n"
+    "# TYPE probe_dns_serial gauge\n"
+    "probe_dns_serial 2024010101\n";
+
+/* FNV-1a of the IP's bytes, as blackbox_exporter's ipHash(). */
+static const struct {
+	const char	*address;
+	int		 rc;
+	double		 hash;
+} hashes[] = {
+	{ "127.0.0.1:80", 0, 3668918509.0 },
+	{ "[::1]:443", 0, 1751717746.0 },
+	{ "[::1%lo]:443", 0, 1751717746.0 },
+	{ "[::ffff:127.0.0.1]:1", 0, 3668918509.0 },	/* as Go's To4() */
+	{ "[::2]:1", 0, 0 },
+	{ "", -1, 0 },
+	{ "[::1:80", -1, 0 },
+	{ "host.example:80", -1, 0 },
+};
+
+START_TEST(test_metrics_address_hash)
+{
+	double	h = -1;
+
+	ck_assert_int_eq(probe_address_hash(hashes[_i].address, &h),
+	    hashes[_i].rc);
+	if (hashes[_i].rc == 0 && hashes[_i].hash != 0)
+		ck_assert_double_eq(h, hashes[_i].hash);
+	else if (hashes[_i].rc == 0)
+		ck_assert_double_ne(h, 1751717746.0);
+}
+END_TEST
+
+/*
+ * Each kind's families exactly as blackbox_exporter 0.24 writes them for
+ * a canned result (/probe, no check label); on /metrics a family two kinds
+ * share is written once, each check's samples under it; promtool agrees.
+ */
+START_TEST(test_metrics_kind_families)
+{
+	struct config		*cfg = load(kinds_conf);
+	struct history		*h = history_new();
+	struct sched_stats	 st;
+	struct expo_view	 v;
+	struct buf		 b = { NULL, 0, 0 };
+	struct probe_result	 r;
+	const char		*p;
+
+	r = kinds_http();
+	expo_probe(&b, &cfg->checks[0], &r);
+	ck_assert_msg(strstr(b.data, kinds_http_want) != NULL, "got:\n%s",
+	    b.data);
+	promtool_check(b.data);
+	/* No response: the gauges at 0, no TLS, no address. */
+	buf_reset(&b);
+	r = result(PROBE_CONNECT_REFUSED, 100, "x");
+	r.http.body_bytes = -1;
+	r.http.content_length = -1;
+	expo_probe(&b, &cfg->checks[0], &r);
+	ck_assert_ptr_nonnull(strstr(b.data, "\nprobe_http_status_code 0\n"));
+	ck_assert_ptr_nonnull(strstr(b.data,
+	    "\nprobe_http_content_length 0\n"));
+	ck_assert_ptr_nonnull(strstr(b.data,
+	    "\nprobe_http_duration_seconds{phase=\"tls\"} 0\n"));
+	ck_assert_ptr_null(strstr(b.data, "\nprobe_ssl_earliest_cert_expiry "));
+	ck_assert_ptr_null(strstr(b.data, "\nprobe_ip_protocol "));
+	buf_reset(&b);
+	r.status = PROBE_HTTP_BODY_MISMATCH;
+	expo_probe(&b, &cfg->checks[0], &r);
+	ck_assert_ptr_nonnull(strstr(b.data,
+	    "\nprobe_failed_due_to_regex 1\n"));
+
+	buf_reset(&b);
+	r = kinds_tls();
+	expo_probe(&b, &cfg->checks[1], &r);
+	ck_assert_msg(strstr(b.data, kinds_tls_want) != NULL, "got:\n%s",
+	    b.data);
+	promtool_check(b.data);
+
+	buf_reset(&b);
+	r = kinds_dns();
+	expo_probe(&b, &cfg->checks[2], &r);
+	ck_assert_msg(strstr(b.data, kinds_dns_want) != NULL, "got:\n%s",
+	    b.data);
+	promtool_check(b.data);
+
+	/* /metrics with all four kinds. */
+	render_view(&v, cfg, h, &st);
+	r = kinds_http();
+	history_add(h, "web", &r);
+	r = kinds_tls();
+	history_add(h, "cert", &r);
+	r = kinds_dns();
+	history_add(h, "ns", &r);
+	r = result(PROBE_OK, 1000, "");
+	history_add(h, "db", &r);
+	buf_reset(&b);
+	expo_metrics(&b, &v);
+	p = strstr(b.data, "# TYPE probe_ip_protocol gauge\n"
+	    "probe_ip_protocol{check=\"web\"} 6\n"
+	    "probe_ip_protocol{check=\"cert\"} 4\n"
+	    "probe_ip_protocol{check=\"db\"} 6\n");
+	ck_assert_msg(p != NULL, "%s", b.data);
+	ck_assert_ptr_null(strstr(p + 1, "# TYPE probe_ip_protocol "));
+	ck_assert_ptr_nonnull(strstr(b.data, "# TYPE "
+	    "probe_ssl_earliest_cert_expiry gauge\n"
+	    "probe_ssl_earliest_cert_expiry{check=\"web\"} 1790000000\n"
+	    "probe_ssl_earliest_cert_expiry{check=\"cert\"} 1800000000\n"));
+	ck_assert_ptr_nonnull(strstr(b.data,
+	    "probe_dns_serial{check=\"ns\"} 2024010101\n"));
+	ck_assert_ptr_nonnull(strstr(b.data,
+	    "probe_http_duration_seconds{check=\"web\",phase=\"tls\"} "
+	    "0.003\n"));
+	promtool_check(b.data);
+	buf_free(&b);
+	history_free(h);
+	config_unref(cfg);
+}
+END_TEST
+
 static const char module_conf[] =
     "defaults: { timeout = \"4s\"; };\n"
     "modules = {\n"
     "  tcp_connect = { type = \"tcp\"; };\n"
     "  ssh = { type = \"tcp\"; port = 22; timeout = \"2s\";\n"
     "    expect = { reply = \"^SSH-2\\\\.0-\"; }; };\n"
+    "  http_2xx = { type = \"http\"; };\n"
+    "  https_health = { type = \"http\"; url = \"https://x/healthz\"; };\n"
+    "  tls_connect = { type = \"tls\"; };\n"
+    "  dns_soa = { type = \"dns\"; query = \"example.com\";\n"
+    "    record = \"SOA\"; };\n"
     "};\n";
 
 static const struct {
@@ -428,6 +715,23 @@ static const struct {
 	    "'port'", 0 },
 	{ "tcp_connect", "db:0", "the port must be 1 to 65535", 0 },
 	{ "nope", "db:1", "no module named \"nope\"", 0 },
+	/* http: a URL as is, or host[:port] with the module's scheme, path */
+	{ "http_2xx", "example.com", "http://example.com/", 4000 },
+	{ "http_2xx", "127.0.0.1:8080", "http://127.0.0.1:8080/", 4000 },
+	{ "http_2xx", "https://a.example/x?y=1", "https://a.example/x?y=1",
+	    4000 },
+	{ "https_health", "[::1]:8443", "https://[::1]:8443/healthz", 4000 },
+	{ "https_health", "b.example/ready", "https://b.example/ready", 4000 },
+	{ "http_2xx", "a b", "not a URL or host[:port]", 0 },
+	{ "http_2xx", "ftp://x/", "'url'", 0 },
+	/* tls: host[:port], 443 by default */
+	{ "tls_connect", "mail.example:465", "mail.example:465", 4000 },
+	{ "tls_connect", "db:99999", "the port must be 1 to 65535", 0 },
+	/* dns: the server, the query from the module */
+	{ "dns_soa", "127.0.0.1:5353", "example.com. SOA @127.0.0.1:5353",
+	    4000 },
+	{ "dns_soa", "[::1]", "@[::1]", 4000 },
+	{ "dns_soa", "a,b", "not one server address or name", 0 },
 };
 
 /* A module aimed at a target is a check like any other, or says why not. */
@@ -436,7 +740,7 @@ START_TEST(test_metrics_module_instantiate)
 	struct config	*cfg = load(module_conf), *one;
 	char		 err[256] = "";
 
-	ck_assert_uint_eq(cfg->nmodules, 2);
+	ck_assert_uint_eq(cfg->nmodules, 6);
 	one = config_instantiate(cfg, instances[_i].module,
 	    instances[_i].target, err, sizeof(err));
 	if (instances[_i].timeout_ms == 0) {
@@ -447,7 +751,9 @@ START_TEST(test_metrics_module_instantiate)
 		ck_assert_msg(one != NULL, "%s: %s", instances[_i].target,
 		    err);
 		ck_assert_uint_eq(one->nchecks, 1);
-		ck_assert_str_eq(one->checks[0].target, instances[_i].want);
+		ck_assert_msg(strstr(one->checks[0].target,
+		    instances[_i].want) != NULL, "%s: %s",
+		    instances[_i].target, one->checks[0].target);
 		ck_assert_int_eq(one->checks[0].timeout_ms,
 		    instances[_i].timeout_ms);
 		config_unref(one);
@@ -862,6 +1168,206 @@ START_TEST(test_metrics_probe_endpoint)
 	buf_free(&b);
 	free(d.err);
 	free(conf);
+}
+END_TEST
+
+/*
+ * A child serving n HTTP/1.1 requests on lfd, one per connection: 200,
+ * "hello" with its Content-Length.  Returns its pid; stop it by that pid.
+ */
+static pid_t
+http_responder(int lfd, int n)
+{
+	static const char	 reply[] = "HTTP/1.1 200 OK\r\nContent-Length: "
+	    "5\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nhello";
+	char			 req[4096];
+	size_t			 len;
+	ssize_t			 r;
+	pid_t			 pid;
+	int			 fd;
+
+	if ((pid = fork()) != 0) {
+		ck_assert_int_gt(pid, 0);
+		return pid;
+	}
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	while (n-- > 0 && (fd = accept(lfd, NULL, NULL)) >= 0) {
+		len = 0;
+		while (len < sizeof(req) - 1 && (r = read(fd, req + len,
+		    sizeof(req) - 1 - len)) > 0) {
+			len += (size_t)r;
+			req[len] = '\0';
+			if (strstr(req, "\r\n\r\n") != NULL)
+				break;
+		}
+		if (write(fd, reply, sizeof(reply) - 1) < 0)
+			_exit(1);
+		close(fd);
+	}
+	_exit(0);
+}
+
+/*
+ * A child answering n DNS queries on the UDP socket ufd (RFC 1035 4.1):
+ * the question echoed, AA, one SOA record (serial 2024010101) in the
+ * answer and nothing else.
+ */
+static pid_t
+dns_responder(int ufd, int n)
+{
+	static const unsigned char soa[] = {
+		0xc0, 0x0c, 0x00, 0x06, 0x00, 0x01,	/* name, SOA, IN */
+		0x00, 0x00, 0x0e, 0x10, 0x00, 0x16,	/* TTL 3600, 22 */
+		0x00, 0x00,				/* mname ., rname . */
+		0x78, 0xa3, 0xf1, 0x75,			/* serial */
+		0x00, 0x00, 0x1c, 0x20, 0x00, 0x00, 0x0e, 0x10,
+		0x00, 0x12, 0x75, 0x00, 0x00, 0x00, 0x0e, 0x10,
+	};
+	unsigned char		 m[512];
+	struct sockaddr_storage	 from;
+	socklen_t		 fl;
+	ssize_t			 r;
+	pid_t			 pid;
+
+	if ((pid = fork()) != 0) {
+		ck_assert_int_gt(pid, 0);
+		return pid;
+	}
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	while (n-- > 0) {
+		fl = sizeof(from);
+		r = recvfrom(ufd, m, sizeof(m) - sizeof(soa), 0,
+		    (struct sockaddr *)&from, &fl);
+		if (r < 12)
+			_exit(1);
+		/* Only the question is kept (no EDNS OPT echoed). */
+		m[2] = 0x85;	/* QR, AA, RD */
+		m[3] = 0x80;	/* RA, NOERROR */
+		m[6] = 0; m[7] = 1;
+		m[8] = m[9] = m[10] = m[11] = 0;
+		r = 12;
+		while (m[r] != 0)
+			r += m[r] + 1;
+		r += 5;
+		memcpy(m + r, soa, sizeof(soa));
+		r += (ssize_t)sizeof(soa);
+		if (sendto(ufd, m, (size_t)r, 0, (struct sockaddr *)&from,
+		    fl) < 0)
+			_exit(1);
+	}
+	_exit(0);
+}
+
+/* A UDP socket on 127.0.0.1, a free port; returns it, port in *port. */
+static int
+udp_bound(int *port)
+{
+	struct sockaddr_in	sin = { .sin_family = AF_INET };
+	socklen_t		sl = sizeof(sin);
+	int			fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert(bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	ck_assert(getsockname(fd, (struct sockaddr *)&sin, &sl) == 0);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+/* GETs /probe?module=&target= and checks it, answer in b. */
+static void
+probe_get(int port, const char *module, const char *target, struct buf *b)
+{
+	char	url[256];
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/probe?module=%s&"
+	    "target=%s", port, module, target);
+	ck_assert_int_eq(http("GET", url, b, NULL, 0), 200);
+	ck_assert_ptr_null(strstr(b->data, "check="));
+	promtool_check(b->data);
+}
+
+/*
+ * /probe with an http module against a local responder (the target as
+ * host:port and as a URL) and a dns module against a local responder,
+ * then a silent server: blackbox_exporter's families, no check label.
+ */
+START_TEST(test_metrics_probe_kinds)
+{
+	const char	*dir = testutil_tmpdir();
+	struct daemon	 d;
+	struct buf	 b = { NULL, 0, 0 };
+	char		*conf, *text, target[96];
+	int		 port = testutil_closed_port(), hport, hfd, uport, ufd;
+	pid_t		 hpid, upid;
+	int		 status;
+	static const char *const http_want[] = {
+		"\nprobe_success 1\n", "\nprobe_http_status_code 200\n",
+		"\nprobe_http_content_length 5\n",
+		"\nprobe_http_uncompressed_body_length 5\n",
+		"\nprobe_http_version 1.1\n", "\nprobe_http_ssl 0\n",
+		"\nprobe_http_redirects 0\n", "\nprobe_ip_protocol 4\n",
+		"\nprobe_ip_addr_hash 3668918509\n",
+		"\nprobe_http_duration_seconds{phase=\"tls\"} 0\n",
+		"\nprobe_http_duration_seconds{phase=\"resolve\"} 0\n",
+	};
+	static const char *const dns_want[] = {
+		"\nprobe_success 1\n", "\nprobe_dns_answer_rrs 1\n",
+		"\nprobe_dns_authority_rrs 0\n",
+		"\nprobe_dns_additional_rrs 0\n",
+		"\nprobe_dns_query_succeeded 1\n",
+		"\nprobe_dns_serial 2024010101\n",
+		"\nprobe_dns_duration_seconds{phase=\"request\"} ",
+	};
+	size_t		 i;
+
+	hfd = testutil_listen_tcp(AF_INET, 16, &hport);
+	ufd = udp_bound(&uport);
+	hpid = http_responder(hfd, 2);
+	upid = dns_responder(ufd, 1);
+	text = xasprintf("agent: { name = \"t\"; listen = \"127.0.0.1:%d\"; "
+	    "state_dir = \"%s/state\"; };\n"
+	    "modules = {\n"
+	    "  http_2xx = { type = \"http\"; timeout = \"2s\"; };\n"
+	    "  dns_soa = { type = \"dns\"; query = \"example.com\"; "
+	    "record = \"SOA\"; tries = 1; timeout = \"1s\"; };\n"
+	    "};\n", port, dir);
+	conf = testutil_write_file(dir, "sonde.conf", text);
+	daemon_start(&d, conf);
+
+	snprintf(target, sizeof(target), "127.0.0.1:%d", hport);
+	probe_get(port, "http_2xx", target, &b);
+	for (i = 0; i < sizeof(http_want) / sizeof(http_want[0]); i++)
+		ck_assert_msg(strstr(b.data, http_want[i]) != NULL,
+		    "missing %s in:\n%s", http_want[i], b.data);
+	snprintf(target, sizeof(target), "http://127.0.0.1:%d/x", hport);
+	probe_get(port, "http_2xx", target, &b);
+	ck_assert_msg(strstr(b.data, "\nprobe_http_status_code 200\n") !=
+	    NULL, "%s", b.data);
+
+	snprintf(target, sizeof(target), "127.0.0.1:%d", uport);
+	probe_get(port, "dns_soa", target, &b);
+	for (i = 0; i < sizeof(dns_want) / sizeof(dns_want[0]); i++)
+		ck_assert_msg(strstr(b.data, dns_want[i]) != NULL,
+		    "missing %s in:\n%s", dns_want[i], b.data);
+	/* The responder is gone: the query did not succeed. */
+	ck_assert(waitpid(upid, &status, 0) == upid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	probe_get(port, "dns_soa", target, &b);
+	ck_assert_msg(strstr(b.data, "\nprobe_success 0\n") != NULL &&
+	    strstr(b.data, "\nprobe_dns_query_succeeded 0\n") != NULL &&
+	    strstr(b.data, "\nprobe_dns_answer_rrs 0\n") != NULL &&
+	    strstr(b.data, "\nprobe_dns_serial ") == NULL, "%s", b.data);
+
+	ck_assert_int_eq(daemon_stop(&d, SIGTERM, NULL), 0);
+	ck_assert(waitpid(hpid, &status, 0) == hpid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(hfd);
+	close(ufd);
+	buf_free(&b);
+	free(d.err);
+	free(conf);
+	free(text);
 }
 END_TEST
 
@@ -1307,12 +1813,16 @@ metrics_suite(void)
 	    (int)(sizeof(instances) / sizeof(instances[0])));
 	tcase_add_test(tc, test_metrics_module_errors);
 	tcase_add_test(tc, test_metrics_fingerprint_defaults);
+	tcase_add_test(tc, test_metrics_kind_families);
+	tcase_add_loop_test(tc, test_metrics_address_hash, 0,
+	    (int)(sizeof(hashes) / sizeof(hashes[0])));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("server");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_metrics_scrape_promtool);
 	tcase_add_test(tc, test_metrics_probe_endpoint);
+	tcase_add_test(tc, test_metrics_probe_kinds);
 	tcase_add_test(tc, test_metrics_probe_sigterm);
 	tcase_add_test(tc, test_metrics_reload);
 	tcase_add_test(tc, test_metrics_sigterm_fast);
