@@ -33,6 +33,7 @@
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
+#include "outbox.h"
 #include "probe.h"
 #include "resolver.h"
 #include "curlmux.h"
@@ -69,6 +70,8 @@ struct agent {
 	struct loop_timer		 tick;		/* alerts_tick, 1 s */
 	char				 save_err[256]; /* last one logged */
 	struct slo_table		*slo;
+	struct outbox			*outbox;	/* NULL: log only */
+	struct notify_sink		 sink;
 	int64_t				 slo_saved;	/* loop clock */
 	char				 slo_err[256];	/* last one logged */
 };
@@ -555,6 +558,8 @@ agent_reload(struct agent *a)
 	sched_set_config(a->sched, cfg);
 	/* The old generation is still alive: removed alerts can be told. */
 	alerts_set_config(a->alerts, cfg, loop_wallclock());
+	if (a->outbox != NULL)
+		outbox_set_config(a->outbox, cfg);
 	config_unref(a->cfg);
 	a->cfg = cfg;
 	log_info("config", "config reloaded: %zu check%s", cfg->nchecks,
@@ -601,6 +606,28 @@ agent_log_summary(const struct agent *a)
 	    (double)st.lag.max / 1e3);
 }
 
+/*
+ * The outbox in state_dir; without it channels still get notifications,
+ * but only the log channel: better than nothing, and said loudly.
+ */
+static void
+agent_outbox_start(struct agent *a)
+{
+	char	err[256];
+
+	a->outbox = outbox_new(a->loop, a->cfg->agent.state_dir, NULL, err,
+	    sizeof(err));
+	if (a->outbox == NULL) {
+		log_warnx("outbox", "cannot open the outbox: %s; alerts go to "
+		    "the log only (set agent.state_dir to a writable "
+		    "directory)", err);
+		return;
+	}
+	a->sink.send = outbox_sink_send;
+	a->sink.arg = a->outbox;
+	outbox_set_config(a->outbox, a->cfg);
+}
+
 /* Creates the loop, signals, resolver and scheduler; returns 0 or -1. */
 static int
 agent_start(struct agent *a)
@@ -625,7 +652,8 @@ agent_start(struct agent *a)
 	}
 	a->sched = sched_new(a->loop, a->resolver, agent_result, a);
 	agent_states_rebuild(&a->states, a->cfg);
-	a->alerts = alerts_new(&notify_log_sink);
+	agent_outbox_start(a);
+	a->alerts = alerts_new(a->outbox != NULL ? &a->sink : &notify_log_sink);
 	a->slo = slo_table_new();
 	slo_table_set_config(a->slo, a->cfg);
 	agent_slo_restore(a);
@@ -665,6 +693,7 @@ agent_run(const struct agent_options *opt)
 	if (a.loop != NULL)
 		loop_timer_cancel(a.loop, &a.tick);
 	alerts_free(a.alerts);
+	outbox_free(a.outbox);
 	slo_table_free(a.slo);
 	curlmux_shared_free();
 	resolver_free(a.resolver);

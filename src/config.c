@@ -39,6 +39,7 @@
 #include "log.h"
 #include "probe.h"
 #include "rules.h"
+#include "channel.h"
 #include "slo.h"
 #include "xmalloc.h"
 
@@ -77,7 +78,7 @@ struct loader {
 };
 
 static const char *const top_keys[] = {
-	"agent", "defaults", "checks", "rules", "silences", NULL
+	"agent", "defaults", "checks", "rules", "silences", "channels", NULL
 };
 static const char *const include_top_keys[] = { "checks", NULL };
 static const char *const agent_keys[] = {
@@ -304,6 +305,7 @@ config_new(const char *path)
 	cfg->default_ip_family = AF_UNSPEC;
 	cfg->agent.digest_threshold = RULES_DEFAULT_DIGEST_THRESHOLD;
 	cfg->agent.digest_window_ms = RULES_DEFAULT_DIGEST_WINDOW_MS;
+	channel_conf_default(cfg);
 	return cfg;
 }
 
@@ -335,6 +337,7 @@ config_free(struct config *cfg)
 	free(cfg->agent.name);
 	free(cfg->agent.state_dir);
 	rules_conf_free(cfg);
+	channel_conf_free(cfg);
 	free(cfg->path);
 	free(cfg);
 }
@@ -1167,6 +1170,8 @@ main_key(struct loader *ld, const config_setting_t *s)
 		rules_conf_parse(&ld->cr, s, ld->cfg);
 	else if (strcmp(name, "silences") == 0)
 		rules_conf_silences(&ld->cr, s, ld->cfg);
+	else if (strcmp(name, "channels") == 0)
+		;	/* read first, by load_main(): rules name them */
 	else
 		unknown_key(ld, s, top_keys);
 }
@@ -1185,6 +1190,8 @@ load_main(struct loader *ld, const char *path)
 		seen_add(ld, &st);
 		root = config_root_setting(&c);
 		defaults_preread(ld, root);
+		if ((s = config_setting_get_member(root, "channels")) != NULL)
+			channel_conf_parse(&ld->cr, s, ld->cfg);
 		for (i = 0; (s = config_setting_get_elem(root, i)) != NULL; i++)
 			main_key(ld, s);
 		includes_load(ld, root);

@@ -22,6 +22,7 @@
 #define CONFIG_DEFAULT_TIMEOUT_MS	5000
 #define CONFIG_DEFAULT_MAX_IN_FLIGHT	256
 
+struct channel_conf;
 struct probe_ops;
 struct rule_conf;
 struct silence_conf;
@@ -80,6 +81,9 @@ struct config {
 	size_t			 nrules;
 	struct silence_conf	*silences;	/* rules.h */
 	size_t			 nsilences;
+	struct channel_conf	*channels;	/* alerts/channel.h */
+	size_t			 nchannels;
+	char			**channel_names; /* "log" first; NULL-ended */
 };
 
 /* Error lines collected during a load; each "file:line: message". */
