@@ -77,6 +77,7 @@ struct outbox {
 #define OUTBOX_CHANS	64	/* 31 configured + names found on disk */
 
 static void	ob_kick(struct obchan *c);
+static void	ob_retry_cb(struct loop *, struct loop_timer *, void *);
 
 /* ---- records as JSON ----------------------------------------------------- */
 
@@ -302,6 +303,7 @@ ob_chan(struct outbox *ob, const char *name)
 	c = &ob->chans[ob->nchans++];
 	memset(c, 0, sizeof(*c));
 	c->ob = ob;
+	loop_timer_init(&c->retry, ob_retry_cb, c);
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	return c;
 }
@@ -331,8 +333,8 @@ ob_note(struct obchan *c, struct obrec *r, char *buf, size_t buflen)
 	if (age < c->ob->lim.delay_note)
 		return;
 	/* Minutes are what a person reads; seconds below two minutes. */
-	result_format_us(age >= 120000000 ? age / 60000000 * 60000000 :
-	    age / 1000000 * 1000000, d, sizeof(d));
+	config_format_duration(age >= 120000000 ? age / 60000000 * 60000 :
+	    age / 1000000 * 1000, d, sizeof(d));
 	snprintf(buf, buflen, "delayed %s: %s", d, c->attempts > 0 ?
 	    (c->limited ? "channel was rate limiting" :
 	    "channel was unreachable") : r->restored ? "sonde was restarted "
@@ -626,15 +628,11 @@ outbox_new(struct loop *loop, const char *state_dir,
 		OUTBOX_BACKOFF_MAX_US, OUTBOX_DELAY_NOTE_US
 	};
 	struct outbox	*ob;
-	size_t		 i;
 
 	ob = xcalloc(1, sizeof(*ob));
 	ob->loop = loop;
 	ob->lim = limits != NULL ? *limits : defaults;
 	ob->chans = xcalloc(OUTBOX_CHANS, sizeof(*ob->chans));
-	for (i = 0; i < OUTBOX_CHANS; i++)
-		loop_timer_init(&ob->chans[i].retry, ob_retry_cb,
-		    &ob->chans[i]);
 	ob->next_seq = 1;
 	(void)mkdir(state_dir, 0700);
 	ob->dir = xasprintf("%s/%s", state_dir, OUTBOX_DIR);

@@ -1,0 +1,495 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Tests for the Slack channel through the outbox, against a recording
+ * HTTP server of the test's own (a forked child on 127.0.0.1, one
+ * connection at a time) that checks every request against Slack's
+ * documented incoming-webhook format (POST, application/json, a `text`
+ * fallback, Block Kit blocks inside an attachment with a colour, Slack's
+ * limits on text and fields) and answers from a script: 200 "ok", 429
+ * with Retry-After, 500, 400 with Slack's error string, or silence.
+ * The channel is configured through the real config loader.
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <check.h>
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "curlmux.h"
+#include "loop.h"
+#include "notify.h"
+#include "outbox.h"
+#include "testutil.h"
+#include "xmalloc.h"
+
+/* ---- the recording server ------------------------------------------------ */
+
+struct answer {
+	int		 status;	/* 0: hang (read, never answer) */
+	const char	*headers;	/* extra, "\r\n"-terminated */
+	const char	*body;
+};
+
+struct srv {
+	pid_t		 pid;
+	int		 port;
+	char		 dir[512];	/* req-N.txt: verdict, then body */
+};
+
+static const char *const block_types[] = {
+	"section", "context", "header", "divider", NULL
+};
+
+/* Slack's documented shape; returns NULL or what is wrong. */
+static const char *
+slack_verdict(const char *body)
+{
+	json_t		*root, *att, *blocks, *b, *t, *f;
+	const char	*why = NULL, *color;
+	size_t		 i, j;
+
+	if ((root = json_loads(body, 0, NULL)) == NULL)
+		return "body is not JSON";
+	if (!json_is_string(json_object_get(root, "text")) ||
+	    json_string_length(json_object_get(root, "text")) == 0)
+		why = "no text fallback";
+	att = json_array_get(json_object_get(root, "attachments"), 0);
+	color = json_string_value(json_object_get(att, "color"));
+	blocks = json_object_get(att, "blocks");
+	if (why == NULL && (color == NULL || strlen(color) != 7 ||
+	    color[0] != '#'))
+		why = "attachment colour is not #rrggbb";
+	if (why == NULL && (!json_is_array(blocks) ||
+	    json_array_size(blocks) == 0 || json_array_size(blocks) > 50))
+		why = "attachment has no blocks (1 to 50)";
+	json_array_foreach(blocks, i, b) {
+		const char *type = json_string_value(json_object_get(b,
+		    "type"));
+
+		for (j = 0; type != NULL && block_types[j] != NULL; j++)
+			if (strcmp(type, block_types[j]) == 0)
+				break;
+		if (type == NULL || block_types[j] == NULL)
+			why = "unknown block type";
+		t = json_object_get(json_object_get(b, "text"), "text");
+		if (t != NULL && json_string_length(t) > 3000)
+			why = "section text over 3000 characters";
+		f = json_object_get(b, "fields");
+		if (f != NULL && json_array_size(f) > 10)
+			why = "more than 10 fields";
+	}
+	json_decref(root);
+	return why;
+}
+
+static void
+srv_record(const char *dir, int n, const char *req, const char *body)
+{
+	char		 path[600];
+	const char	*why = NULL;
+	FILE		*f;
+
+	if (strncmp(req, "POST /services/T0/B0/x HTTP/1.1\r\n", 33) != 0)
+		why = "not POST to the webhook path";
+	else if (strcasestr(req, "\r\nContent-Type: application/json") ==
+	    NULL)
+		why = "Content-Type is not application/json";
+	else
+		why = slack_verdict(body);
+	snprintf(path, sizeof(path), "%s/req-%d.txt", dir, n);
+	if ((f = fopen(path, "w")) != NULL) {
+		fprintf(f, "%s\n%s", why != NULL ? why : "valid", body);
+		fclose(f);
+	}
+}
+
+/* Reads one request; returns its body (static) or NULL. */
+static char *
+srv_read(int fd, char *buf, size_t buflen)
+{
+	size_t	 len = 0, want;
+	ssize_t	 n;
+	char	*end, *cl;
+
+	for (;;) {
+		if ((n = recv(fd, buf + len, buflen - 1 - len, 0)) <= 0)
+			return NULL;
+		len += (size_t)n;
+		buf[len] = '\0';
+		if ((end = strstr(buf, "\r\n\r\n")) == NULL)
+			continue;
+		cl = strcasestr(buf, "\r\nContent-Length:");
+		want = (size_t)(end + 4 - buf) + (cl != NULL ?
+		    strtoul(cl + 17, NULL, 10) : 0);
+		if (len >= want) {
+			end[2] = '\0';
+			return end + 4;
+		}
+	}
+}
+
+static void
+srv_child(int lfd, const char *dir, const struct answer *script, int n)
+{
+	static char		 buf[65536];
+	const struct answer	*a;
+	char			 resp[1024], *body;
+	int			 fd, i;
+
+	for (i = 0;; i++) {
+		if ((fd = accept(lfd, NULL, NULL)) == -1)
+			_exit(1);
+		if ((body = srv_read(fd, buf, sizeof(buf))) == NULL) {
+			close(fd);
+			continue;
+		}
+		srv_record(dir, i, buf, body);
+		a = &script[i < n ? i : n - 1];
+		if (a->status == 0)
+			continue;	/* hang: fd left open, never answered */
+		snprintf(resp, sizeof(resp), "HTTP/1.1 %d X\r\nContent-Type: "
+		    "text/plain\r\nContent-Length: %zu\r\nConnection: close"
+		    "\r\n%s\r\n%s", a->status, strlen(a->body), a->headers,
+		    a->body);
+		(void)send(fd, resp, strlen(resp), MSG_NOSIGNAL);
+		close(fd);
+	}
+}
+
+static void
+srv_start(struct srv *s, const struct answer *script, int n)
+{
+	int	lfd;
+
+	snprintf(s->dir, sizeof(s->dir), "%s", testutil_tmpdir());
+	lfd = testutil_listen_tcp(AF_INET, 16, &s->port);
+	if ((s->pid = fork()) == 0)
+		srv_child(lfd, s->dir, script, n);
+	ck_assert_int_gt(s->pid, 0);
+	close(lfd);
+}
+
+static void
+srv_stop(struct srv *s)
+{
+	kill(s->pid, SIGKILL);
+	waitpid(s->pid, NULL, 0);
+}
+
+/* Request n as recorded (new string), or NULL. */
+static char *
+srv_request(const struct srv *s, int n)
+{
+	char	path[600], *txt;
+	FILE	*f;
+	long	len;
+
+	snprintf(path, sizeof(path), "%s/req-%d.txt", s->dir, n);
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	txt = xcalloc(1, (size_t)len + 1);
+	ck_assert_int_eq(fread(txt, 1, (size_t)len, f), len);
+	fclose(f);
+	return txt;
+}
+
+/* ---- the agent side ------------------------------------------------------ */
+
+struct rig {
+	struct loop	*loop;
+	struct config	*cfg;
+	struct outbox	*ob;
+	char		*state;
+};
+
+static void
+rig_start(struct rig *r, const struct srv *s, const char *extra)
+{
+	static const struct outbox_limits lim = {
+		100, 1 << 20, 20000, 200000, 3600 * 1000000LL
+	};
+	struct config_errors	 errs;
+	char			 url[128], text[512], *path, err[256];
+
+	memset(&errs, 0, sizeof(errs));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/services/T0/B0/x",
+	    s->port);
+	setenv("SONDE_TEST_SLACK_URL", url, 1);
+	snprintf(text, sizeof(text), "channels = { slack = { "
+	    "webhook_url_env = \"SONDE_TEST_SLACK_URL\"; %s }; };\n"
+	    "checks = ( { name = \"api\"; type = \"tcp\"; host = \"h\"; "
+	    "port = 1; } );\nrules = ( { name = \"down\"; when = \"failed\";"
+	    " notify = [\"slack\", \"log\"]; } );\n", extra);
+	r->state = xstrdup(testutil_tmpdir());
+	path = testutil_write_file(r->state, "sonde.conf", text);
+	r->cfg = config_load(path, &errs);
+	ck_assert_msg(r->cfg != NULL, "%s", errs.count > 0 ? errs.lines[0] :
+	    "?");
+	free(path);
+	r->loop = loop_new();
+	r->ob = outbox_new(r->loop, r->state, &lim, err, sizeof(err));
+	ck_assert_msg(r->ob != NULL, "%s", err);
+	outbox_set_config(r->ob, r->cfg);
+}
+
+static void
+rig_stop(struct rig *r)
+{
+	outbox_free(r->ob);
+	curlmux_shared_free();
+	config_unref(r->cfg);
+	loop_free(r->loop);
+	free(r->state);
+}
+
+static void
+rig_put(struct rig *r, enum notify_kind kind, const char *check)
+{
+	struct notify_item	it;
+	char			err[256];
+
+	memset(&it, 0, sizeof(it));
+	it.kind = kind;
+	snprintf(it.agent, sizeof(it.agent), "edge-fra-1");
+	snprintf(it.rule, sizeof(it.rule), "down");
+	snprintf(it.check, sizeof(it.check), "%s", check);
+	snprintf(it.target, sizeof(it.target), "db.internal:5432");
+	snprintf(it.severity, sizeof(it.severity), "critical");
+	snprintf(it.state, sizeof(it.state), kind == NOTIFY_RESOLVED ? "ok" :
+	    "firing");
+	snprintf(it.reason, sizeof(it.reason), "connect_timeout");
+	snprintf(it.message, sizeof(it.message), "connect timeout after 3.0s "
+	    "<&>");
+	it.at = 1700000000000000LL;
+	it.since = it.at - 14 * 60000000LL;
+	it.bad = 3;
+	it.of = 5;
+	ck_assert(outbox_put(r->ob, "slack", &it, 1, err, sizeof(err)) == 0);
+}
+
+static void
+rig_drain(struct rig *r, int ms)
+{
+	int	i;
+
+	for (i = 0; i < ms / 10 && outbox_pending(r->ob, NULL) > 0; i++)
+		loop_run_once(r->loop, 10000);
+}
+
+static void
+assert_valid(const struct srv *s, int n, const char *has)
+{
+	char	*txt = srv_request(s, n);
+
+	ck_assert_msg(txt != NULL, "request %d never came", n);
+	ck_assert_msg(strncmp(txt, "valid\n", 6) == 0, "request %d: %s", n,
+	    txt);
+	if (has != NULL)
+		ck_assert_msg(strstr(txt, has) != NULL, "request %d lacks %s: "
+		    "%s", n, has, txt);
+	free(txt);
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+START_TEST(test_slack_message_format)
+{
+	static const struct answer	ok[] = { { 200, "", "ok" } };
+	struct srv			s;
+	struct rig			r;
+	struct outbox_stats		st;
+
+	srv_start(&s, ok, 1);
+	rig_start(&r, &s, "");
+	rig_put(&r, NOTIFY_FIRING, "db");
+	rig_put(&r, NOTIFY_RESOLVED, "db");
+	rig_drain(&r, 5000);
+	outbox_get_stats(r.ob, &st);
+	ck_assert_uint_eq(st.delivered, 2);
+	assert_valid(&s, 0, "\"text\":\"[FIRING] down/db: connect timeout "
+	    "after 3.0s <&> (critical)\"");
+	assert_valid(&s, 0, "connect timeout after 3.0s &lt;&amp;&gt;");
+	assert_valid(&s, 0, "3 of the last 5");
+	assert_valid(&s, 0, "\"color\":\"#d40e0d\"");
+	assert_valid(&s, 0, "db.internal:5432");
+	assert_valid(&s, 1, "[RESOLVED] down/db on edge-fra-1");
+	assert_valid(&s, 1, "outage lasted 14m");
+	assert_valid(&s, 1, "\"color\":\"#2eb886\"");
+	rig_stop(&r);
+	srv_stop(&s);
+}
+END_TEST
+
+START_TEST(test_slack_429_retry_after)
+{
+	static const struct answer	script[] = {
+		{ 429, "Retry-After: 1\r\n", "rate_limited" },
+		{ 200, "", "ok" }
+	};
+	struct srv			s;
+	struct rig			r;
+	struct outbox_stats		st;
+	int64_t				t0;
+
+	srv_start(&s, script, 2);
+	rig_start(&r, &s, "");
+	t0 = loop_time(r.loop);
+	rig_put(&r, NOTIFY_FIRING, "db");
+	rig_drain(&r, 5000);
+	outbox_get_stats(r.ob, &st);
+	ck_assert_uint_eq(st.delivered, 1);
+	ck_assert_uint_eq(st.retried, 1);
+	ck_assert_int_ge(loop_time(r.loop) - t0, 1000000);
+	assert_valid(&s, 1, NULL);
+	rig_stop(&r);
+	srv_stop(&s);
+}
+END_TEST
+
+START_TEST(test_slack_400_rejected_with_slack_error)
+{
+	static const struct answer	script[] = {
+		{ 400, "", "invalid_payload" }, { 200, "", "ok" }
+	};
+	struct srv			s;
+	struct rig			r;
+	struct outbox_stats		st;
+
+	srv_start(&s, script, 2);
+	rig_start(&r, &s, "");
+	testutil_log_capture_start();
+	rig_put(&r, NOTIFY_FIRING, "db");
+	rig_put(&r, NOTIFY_FIRING, "api");
+	rig_drain(&r, 5000);
+	ck_assert_ptr_nonnull(strstr(testutil_log_captured(),
+	    "rejected the firing of down/db (HTTP 400: "
+	    "invalid_payload); kept in"));
+	ck_assert_ptr_null(strstr(testutil_log_captured(), "services/T0"));
+	testutil_log_capture_stop();
+	outbox_get_stats(r.ob, &st);
+	ck_assert_uint_eq(st.rejected, 1);
+	ck_assert_uint_eq(st.delivered, 1);
+	assert_valid(&s, 1, "down/api");
+	rig_stop(&r);
+	srv_stop(&s);
+}
+END_TEST
+
+START_TEST(test_slack_down_then_up_exactly_once_in_order)
+{
+	static const struct answer	script[] = {
+		{ 500, "", "" }, { 503, "", "" }, { 0, "", "" },
+		{ 502, "", "" }, { 200, "", "ok" }
+	};
+	struct srv			s;
+	struct rig			r;
+	struct outbox_stats		st;
+	char				*txt;
+	int				i, n200 = 0;
+	static const char *const want[] = {
+		"[FIRING] down/db", "[FIRING] down/api", "[RESOLVED] down/db",
+		"[RESOLVED] down/api"
+	};
+
+	srv_start(&s, script, 5);
+	rig_start(&r, &s, "timeout = \"300ms\";");
+	rig_put(&r, NOTIFY_FIRING, "db");
+	rig_put(&r, NOTIFY_FIRING, "api");
+	rig_put(&r, NOTIFY_RESOLVED, "db");
+	rig_put(&r, NOTIFY_RESOLVED, "api");
+	rig_drain(&r, 8000);
+	outbox_get_stats(r.ob, &st);
+	ck_assert_uint_eq(st.delivered, 4);
+	ck_assert_uint_eq(st.retried, 4);	/* 500, 503, timeout, 502 */
+	/* requests 4..7 were answered 200: each transition once, in order */
+	for (i = 4; (txt = srv_request(&s, i)) != NULL; i++, n200++) {
+		ck_assert_int_lt(n200, 4);
+		ck_assert_msg(strstr(txt, want[n200]) != NULL, "%d: %s", i,
+		    txt);
+		free(txt);
+	}
+	ck_assert_int_eq(n200, 4);
+	rig_stop(&r);
+	srv_stop(&s);
+}
+END_TEST
+
+START_TEST(test_slack_config_errors)
+{
+	struct config_errors	 errs;
+	struct config		*cfg;
+	char			*path;
+	const char		*dir = testutil_tmpdir();
+
+	memset(&errs, 0, sizeof(errs));
+	unsetenv("SONDE_NO_SUCH_VAR");
+	path = testutil_write_file(dir, "bad.conf", "channels = {\n"
+	    "slack = { webhook_url_env = \"SONDE_NO_SUCH_VAR\"; };\n"
+	    "ops = { type = \"pager\"; };\n"
+	    "log = { type = \"slack\"; };\n"
+	    "s2 = { type = \"slack\"; webhook_url = \"https://x\"; };\n};\n"
+	    "rules = ( { name = \"r\"; when = \"failed\";\n"
+	    "notify = [\"slak\"]; } );\n");
+	cfg = config_load(path, &errs);
+	ck_assert_ptr_null(cfg);
+	ck_assert_uint_eq(errs.count, 6);
+	ck_assert_ptr_nonnull(strstr(errs.lines[0], "bad.conf:2: channel "
+	    "'slack': environment variable SONDE_NO_SUCH_VAR is not set"));
+	ck_assert_ptr_nonnull(strstr(errs.lines[1], "bad.conf:3: channel "
+	    "'ops': unknown type 'pager' (known types: slack)"));
+	ck_assert_ptr_nonnull(strstr(errs.lines[2], "bad.conf:4: channel "
+	    "'log' is built in"));
+	ck_assert_ptr_nonnull(strstr(errs.lines[3], "bad.conf:5: unknown key "
+	    "'webhook_url'"));
+	ck_assert_ptr_nonnull(strstr(errs.lines[4], "bad.conf:5: channel "
+	    "'s2': set exactly one of webhook_url_file"));
+	ck_assert_ptr_nonnull(strstr(errs.lines[5], "bad.conf:8: unknown "
+	    "channel 'slak' (configured channels: log, slack, s2)"));
+	config_errors_free(&errs);
+	free(path);
+}
+END_TEST
+
+static Suite *
+slack_suite(void)
+{
+	Suite	*s = suite_create("slack");
+	TCase	*tc;
+
+	tc = tcase_create("format");
+	tcase_add_test(tc, test_slack_message_format);
+	tcase_add_test(tc, test_slack_config_errors);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("answers");
+	tcase_set_timeout(tc, 15);
+	tcase_add_test(tc, test_slack_429_retry_after);
+	tcase_add_test(tc, test_slack_400_rejected_with_slack_error);
+	tcase_add_test(tc, test_slack_down_then_up_exactly_once_in_order);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(slack_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
