@@ -29,6 +29,7 @@
 
 static const struct channel_ops *const channel_kinds[] = {
 	&channel_slack_ops,
+	&channel_opsgenie_ops,
 	NULL
 };
 

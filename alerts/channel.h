@@ -33,6 +33,7 @@ struct notify_item;
 
 #define CHANNEL_DETAIL_MAX	256
 #define CHANNEL_TIMEOUT_MS	10000	/* one send, connect to answer */
+#define SECRET_HDR_MAX		4200	/* "Authorization: ..." + secret */
 
 enum channel_outcome {
 	CHANNEL_DELIVERED,
@@ -84,6 +85,7 @@ struct channel_ops {
 		    void *arg, char *err, size_t errlen);
 	/* Stops a send; its cb will not run.  Not from inside cb. */
 	void	(*cancel)(void *handle);
+	int	per_alert;	/* one alert per send: digests are split */
 };
 
 /* Returns "delivered", "retry", "rejected". */
@@ -124,5 +126,6 @@ const char	*channel_summary(const struct channel_msg *msg, char *buf,
 		    size_t buflen);
 
 extern const struct channel_ops channel_slack_ops;
+extern const struct channel_ops channel_opsgenie_ops;
 
 #endif /* SONDE_CHANNEL_H */

@@ -714,11 +714,19 @@ void
 outbox_sink_send(void *arg, const char *channel,
     const struct notify_item *items, size_t n)
 {
-	struct outbox	*ob = arg;
-	char		 err[256];
+	struct outbox			*ob = arg;
+	const struct channel_conf	*c;
+	char				 err[256];
+	size_t				 i;
 
 	if (strcmp(channel, "log") == 0) {
 		notify_log(items, n);
+		return;
+	}
+	c = channel_find(ob->cfg, channel);
+	if (n > 1 && c != NULL && c->ops->per_alert) {
+		for (i = 0; i < n; i++)
+			outbox_sink_send(arg, channel, &items[i], 1);
 		return;
 	}
 	if (outbox_put(ob, channel, items, n, err, sizeof(err)) == -1)

@@ -109,7 +109,7 @@ fake_cancel(void *h)
 
 static const char *const fake_keys[] = { NULL };
 static const struct channel_ops fake_ops = {
-	"fake", fake_keys, NULL, NULL, fake_send, fake_cancel
+	"fake", fake_keys, NULL, NULL, fake_send, fake_cancel, 0
 };
 
 /* A config with one channel "fake"; freed by config_unref(). */

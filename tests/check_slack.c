@@ -29,22 +29,11 @@
 #include "loop.h"
 #include "notify.h"
 #include "outbox.h"
+#include "recsrv.h"
 #include "testutil.h"
 #include "xmalloc.h"
 
 /* ---- the recording server ------------------------------------------------ */
-
-struct answer {
-	int		 status;	/* 0: hang (read, never answer) */
-	const char	*headers;	/* extra, "\r\n"-terminated */
-	const char	*body;
-};
-
-struct srv {
-	pid_t		 pid;
-	int		 port;
-	char		 dir[512];	/* req-N.txt: verdict, then body */
-};
 
 static const char *const block_types[] = {
 	"section", "context", "header", "divider", NULL
@@ -92,118 +81,15 @@ slack_verdict(const char *body)
 	return why;
 }
 
-static void
-srv_record(const char *dir, int n, const char *req, const char *body)
+/* The request line and header, then the body. */
+static const char *
+slack_check(const char *head, const char *body)
 {
-	char		 path[600];
-	const char	*why = NULL;
-	FILE		*f;
-
-	if (strncmp(req, "POST /services/T0/B0/x HTTP/1.1\r\n", 33) != 0)
-		why = "not POST to the webhook path";
-	else if (strcasestr(req, "\r\nContent-Type: application/json") ==
-	    NULL)
-		why = "Content-Type is not application/json";
-	else
-		why = slack_verdict(body);
-	snprintf(path, sizeof(path), "%s/req-%d.txt", dir, n);
-	if ((f = fopen(path, "w")) != NULL) {
-		fprintf(f, "%s\n%s", why != NULL ? why : "valid", body);
-		fclose(f);
-	}
-}
-
-/* Reads one request; returns its body (static) or NULL. */
-static char *
-srv_read(int fd, char *buf, size_t buflen)
-{
-	size_t	 len = 0, want;
-	ssize_t	 n;
-	char	*end, *cl;
-
-	for (;;) {
-		if ((n = recv(fd, buf + len, buflen - 1 - len, 0)) <= 0)
-			return NULL;
-		len += (size_t)n;
-		buf[len] = '\0';
-		if ((end = strstr(buf, "\r\n\r\n")) == NULL)
-			continue;
-		cl = strcasestr(buf, "\r\nContent-Length:");
-		want = (size_t)(end + 4 - buf) + (cl != NULL ?
-		    strtoul(cl + 17, NULL, 10) : 0);
-		if (len >= want) {
-			end[2] = '\0';
-			return end + 4;
-		}
-	}
-}
-
-static void
-srv_child(int lfd, const char *dir, const struct answer *script, int n)
-{
-	static char		 buf[65536];
-	const struct answer	*a;
-	char			 resp[1024], *body;
-	int			 fd, i;
-
-	for (i = 0;; i++) {
-		if ((fd = accept(lfd, NULL, NULL)) == -1)
-			_exit(1);
-		if ((body = srv_read(fd, buf, sizeof(buf))) == NULL) {
-			close(fd);
-			continue;
-		}
-		srv_record(dir, i, buf, body);
-		a = &script[i < n ? i : n - 1];
-		if (a->status == 0)
-			continue;	/* hang: fd left open, never answered */
-		snprintf(resp, sizeof(resp), "HTTP/1.1 %d X\r\nContent-Type: "
-		    "text/plain\r\nContent-Length: %zu\r\nConnection: close"
-		    "\r\n%s\r\n%s", a->status, strlen(a->body), a->headers,
-		    a->body);
-		(void)send(fd, resp, strlen(resp), MSG_NOSIGNAL);
-		close(fd);
-	}
-}
-
-static void
-srv_start(struct srv *s, const struct answer *script, int n)
-{
-	int	lfd;
-
-	snprintf(s->dir, sizeof(s->dir), "%s", testutil_tmpdir());
-	lfd = testutil_listen_tcp(AF_INET, 16, &s->port);
-	if ((s->pid = fork()) == 0)
-		srv_child(lfd, s->dir, script, n);
-	ck_assert_int_gt(s->pid, 0);
-	close(lfd);
-}
-
-static void
-srv_stop(struct srv *s)
-{
-	kill(s->pid, SIGKILL);
-	waitpid(s->pid, NULL, 0);
-}
-
-/* Request n as recorded (new string), or NULL. */
-static char *
-srv_request(const struct srv *s, int n)
-{
-	char	path[600], *txt;
-	FILE	*f;
-	long	len;
-
-	snprintf(path, sizeof(path), "%s/req-%d.txt", s->dir, n);
-	if ((f = fopen(path, "r")) == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	txt = xcalloc(1, (size_t)len + 1);
-	ck_assert_int_eq(fread(txt, 1, (size_t)len, f), len);
-	fclose(f);
-	return txt;
+	if (strncmp(head, "POST /services/T0/B0/x HTTP/1.1\r\n", 33) != 0)
+		return "not POST to the webhook path";
+	if (strcasestr(head, "\r\nContent-Type: application/json") == NULL)
+		return "Content-Type is not application/json";
+	return slack_verdict(body);
 }
 
 /* ---- the agent side ------------------------------------------------------ */
@@ -216,7 +102,7 @@ struct rig {
 };
 
 static void
-rig_start(struct rig *r, const struct srv *s, const char *extra)
+rig_start(struct rig *r, const struct recsrv *s, const char *extra)
 {
 	static const struct outbox_limits lim = {
 		100, 1 << 20, 20000, 200000, 3600 * 1000000LL
@@ -290,9 +176,9 @@ rig_drain(struct rig *r, int ms)
 }
 
 static void
-assert_valid(const struct srv *s, int n, const char *has)
+assert_valid(const struct recsrv *s, int n, const char *has)
 {
-	char	*txt = srv_request(s, n);
+	char	*txt = recsrv_request(s, n);
 
 	ck_assert_msg(txt != NULL, "request %d never came", n);
 	ck_assert_msg(strncmp(txt, "valid\n", 6) == 0, "request %d: %s", n,
@@ -307,12 +193,12 @@ assert_valid(const struct srv *s, int n, const char *has)
 
 START_TEST(test_slack_message_format)
 {
-	static const struct answer	ok[] = { { 200, "", "ok" } };
-	struct srv			s;
+	static const struct recsrv_answer	ok[] = { { 200, "", "ok" } };
+	struct recsrv			s;
 	struct rig			r;
 	struct outbox_stats		st;
 
-	srv_start(&s, ok, 1);
+	recsrv_start(&s, ok, 1, slack_check);
 	rig_start(&r, &s, "");
 	rig_put(&r, NOTIFY_FIRING, "db");
 	rig_put(&r, NOTIFY_RESOLVED, "db");
@@ -329,22 +215,22 @@ START_TEST(test_slack_message_format)
 	assert_valid(&s, 1, "outage lasted 14m");
 	assert_valid(&s, 1, "\"color\":\"#2eb886\"");
 	rig_stop(&r);
-	srv_stop(&s);
+	recsrv_stop(&s);
 }
 END_TEST
 
 START_TEST(test_slack_429_retry_after)
 {
-	static const struct answer	script[] = {
+	static const struct recsrv_answer	script[] = {
 		{ 429, "Retry-After: 1\r\n", "rate_limited" },
 		{ 200, "", "ok" }
 	};
-	struct srv			s;
+	struct recsrv			s;
 	struct rig			r;
 	struct outbox_stats		st;
 	int64_t				t0;
 
-	srv_start(&s, script, 2);
+	recsrv_start(&s, script, 2, slack_check);
 	rig_start(&r, &s, "");
 	t0 = loop_time(r.loop);
 	rig_put(&r, NOTIFY_FIRING, "db");
@@ -355,20 +241,20 @@ START_TEST(test_slack_429_retry_after)
 	ck_assert_int_ge(loop_time(r.loop) - t0, 1000000);
 	assert_valid(&s, 1, NULL);
 	rig_stop(&r);
-	srv_stop(&s);
+	recsrv_stop(&s);
 }
 END_TEST
 
 START_TEST(test_slack_400_rejected_with_slack_error)
 {
-	static const struct answer	script[] = {
+	static const struct recsrv_answer	script[] = {
 		{ 400, "", "invalid_payload" }, { 200, "", "ok" }
 	};
-	struct srv			s;
+	struct recsrv			s;
 	struct rig			r;
 	struct outbox_stats		st;
 
-	srv_start(&s, script, 2);
+	recsrv_start(&s, script, 2, slack_check);
 	rig_start(&r, &s, "");
 	testutil_log_capture_start();
 	rig_put(&r, NOTIFY_FIRING, "db");
@@ -384,17 +270,17 @@ START_TEST(test_slack_400_rejected_with_slack_error)
 	ck_assert_uint_eq(st.delivered, 1);
 	assert_valid(&s, 1, "down/api");
 	rig_stop(&r);
-	srv_stop(&s);
+	recsrv_stop(&s);
 }
 END_TEST
 
 START_TEST(test_slack_down_then_up_exactly_once_in_order)
 {
-	static const struct answer	script[] = {
+	static const struct recsrv_answer	script[] = {
 		{ 500, "", "" }, { 503, "", "" }, { 0, "", "" },
 		{ 502, "", "" }, { 200, "", "ok" }
 	};
-	struct srv			s;
+	struct recsrv			s;
 	struct rig			r;
 	struct outbox_stats		st;
 	char				*txt;
@@ -404,7 +290,7 @@ START_TEST(test_slack_down_then_up_exactly_once_in_order)
 		"[RESOLVED] down/api"
 	};
 
-	srv_start(&s, script, 5);
+	recsrv_start(&s, script, 5, slack_check);
 	rig_start(&r, &s, "timeout = \"300ms\";");
 	rig_put(&r, NOTIFY_FIRING, "db");
 	rig_put(&r, NOTIFY_FIRING, "api");
@@ -415,7 +301,7 @@ START_TEST(test_slack_down_then_up_exactly_once_in_order)
 	ck_assert_uint_eq(st.delivered, 4);
 	ck_assert_uint_eq(st.retried, 4);	/* 500, 503, timeout, 502 */
 	/* requests 4..7 were answered 200: each transition once, in order */
-	for (i = 4; (txt = srv_request(&s, i)) != NULL; i++, n200++) {
+	for (i = 4; (txt = recsrv_request(&s, i)) != NULL; i++, n200++) {
 		ck_assert_int_lt(n200, 4);
 		ck_assert_msg(strstr(txt, want[n200]) != NULL, "%d: %s", i,
 		    txt);
@@ -423,7 +309,7 @@ START_TEST(test_slack_down_then_up_exactly_once_in_order)
 	}
 	ck_assert_int_eq(n200, 4);
 	rig_stop(&r);
-	srv_stop(&s);
+	recsrv_stop(&s);
 }
 END_TEST
 
@@ -449,7 +335,8 @@ START_TEST(test_slack_config_errors)
 	ck_assert_ptr_nonnull(strstr(errs.lines[0], "bad.conf:2: channel "
 	    "'slack': environment variable SONDE_NO_SUCH_VAR is not set"));
 	ck_assert_ptr_nonnull(strstr(errs.lines[1], "bad.conf:3: channel "
-	    "'ops': unknown type 'pager' (known types: slack)"));
+	    "'ops': unknown type 'pager' (known types: slack, "
+	    "opsgenie)"));
 	ck_assert_ptr_nonnull(strstr(errs.lines[2], "bad.conf:4: channel "
 	    "'log' is built in"));
 	ck_assert_ptr_nonnull(strstr(errs.lines[3], "bad.conf:5: unknown key "
