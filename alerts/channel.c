@@ -30,6 +30,7 @@
 static const struct channel_ops *const channel_kinds[] = {
 	&channel_slack_ops,
 	&channel_opsgenie_ops,
+	&channel_syslog_ops,
 	NULL
 };
 

@@ -127,5 +127,14 @@ const char	*channel_summary(const struct channel_msg *msg, char *buf,
 
 extern const struct channel_ops channel_slack_ops;
 extern const struct channel_ops channel_opsgenie_ops;
+extern const struct channel_ops channel_syslog_ops;
+
+/*
+ * The syslog text of msg: with rfc5424, a whole RFC 5424 message
+ * (header, [sonde@32473 ...] structured data, text); else the text for
+ * syslog(3).  facility is LOG_DAEMON etc.  Returns the length written.
+ */
+size_t	channel_syslog_format(const struct channel_msg *msg, int facility,
+	    int rfc5424, char *buf, size_t buflen);
 
 #endif /* SONDE_CHANNEL_H */

@@ -336,7 +336,7 @@ START_TEST(test_slack_config_errors)
 	    "'slack': environment variable SONDE_NO_SUCH_VAR is not set"));
 	ck_assert_ptr_nonnull(strstr(errs.lines[1], "bad.conf:3: channel "
 	    "'ops': unknown type 'pager' (known types: slack, "
-	    "opsgenie)"));
+	    "opsgenie, syslog"));
 	ck_assert_ptr_nonnull(strstr(errs.lines[2], "bad.conf:4: channel "
 	    "'log' is built in"));
 	ck_assert_ptr_nonnull(strstr(errs.lines[3], "bad.conf:5: unknown key "
