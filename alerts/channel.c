@@ -31,6 +31,7 @@ static const struct channel_ops *const channel_kinds[] = {
 	&channel_slack_ops,
 	&channel_opsgenie_ops,
 	&channel_syslog_ops,
+	&channel_alertmanager_ops,
 	NULL
 };
 
@@ -279,7 +280,8 @@ channel_warn_plain_http(const char *name, const char *url)
 	if (n < 32)
 		snprintf(warned[n++], sizeof(warned[0]), "%s", name);
 	log_warnx("channel", "channel \"%s\": its URL is plain http://; "
-	    "alerts and the secret in the URL travel unencrypted", name);
+	    "notifications (and any secret in the URL) travel unencrypted",
+	    name);
 }
 
 const char *

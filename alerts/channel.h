@@ -49,6 +49,7 @@ struct channel_conf {
 	const char			*file;	/* borrowed */
 	int				 line;
 	void				*kind_conf;	/* ops->conf_free() */
+	int64_t				 repost_ms;	/* 0: no re-post */
 };
 
 /*
@@ -128,6 +129,7 @@ const char	*channel_summary(const struct channel_msg *msg, char *buf,
 extern const struct channel_ops channel_slack_ops;
 extern const struct channel_ops channel_opsgenie_ops;
 extern const struct channel_ops channel_syslog_ops;
+extern const struct channel_ops channel_alertmanager_ops;
 
 /*
  * The syslog text of msg: with rfc5424, a whole RFC 5424 message

@@ -62,8 +62,18 @@ struct obchan {
 	bool			 warned;	/* unknown channel logged */
 };
 
+/* A firing alert a re-posting channel (Alertmanager) is kept told of. */
+struct obfiring {
+	char			 channel[NOTIFY_NAME_MAX];
+	struct notify_item	 item;
+	int64_t			 due;		/* loop clock */
+};
+
 struct outbox {
 	struct loop		*loop;
+	struct obfiring		*firing;
+	size_t			 nfiring;
+	struct loop_timer	 repost;
 	char			*dir;
 	struct outbox_limits	 lim;
 	struct config		*cfg;		/* a reference */
@@ -78,6 +88,10 @@ struct outbox {
 
 static void	ob_kick(struct obchan *c);
 static void	ob_retry_cb(struct loop *, struct loop_timer *, void *);
+static void	ob_repost_cb(struct loop *, struct loop_timer *, void *);
+struct obrec;
+static void	ob_track(struct outbox *, const struct obchan *,
+		    const struct obrec *);
 
 /* ---- records as JSON ----------------------------------------------------- */
 
@@ -374,6 +388,8 @@ ob_done(void *arg, enum channel_outcome o, int64_t retry_after,
 	c->handle = NULL;
 	if (o == CHANNEL_DELIVERED) {
 		ob->st.delivered++;
+		if (c->conf->repost_ms > 0)
+			ob_track(ob, c, r);
 		c->attempts = 0;
 		c->limited = false;
 		ob_remove(ob, r, false);
@@ -514,9 +530,10 @@ ob_make_room(struct outbox *ob, size_t bytes)
 
 /* ---- put, load ----------------------------------------------------------- */
 
-int
-outbox_put(struct outbox *ob, const char *channel,
-    const struct notify_item *items, size_t n, char *err, size_t errlen)
+static int
+ob_enqueue(struct outbox *ob, const char *channel,
+    const struct notify_item *items, size_t n, bool durable, char *err,
+    size_t errlen)
 {
 	struct obrec	*r;
 	struct obchan	*c;
@@ -536,18 +553,126 @@ outbox_put(struct outbox *ob, const char *channel,
 	ob_name(r, name, sizeof(name));
 	if (txt == NULL)
 		snprintf(err, errlen, "cannot encode the record");
-	if (txt == NULL || state_write_atomic(ob->dir, name, txt, err,
+	if (!durable)
+		;	/* a re-post: the next one replaces it anyway */
+	else if (txt == NULL || state_write_atomic(ob->dir, name, txt, err,
 	    errlen) == -1) {
 		ob->st.not_durable++;
 		rc = -1;
 	} else
 		r->on_disk = true;
 	free(txt);
-	ob->st.written++;
+	ob->st.written += durable;
 	ob_link(ob, r);
 	if ((c = ob_chan(ob, channel)) != NULL)
 		ob_kick(c);
 	return rc;
+}
+
+int
+outbox_put(struct outbox *ob, const char *channel,
+    const struct notify_item *items, size_t n, char *err, size_t errlen)
+{
+	return ob_enqueue(ob, channel, items, n, true, err, errlen);
+}
+
+/* ---- re-posting while firing --------------------------------------------- */
+
+static void
+ob_repost_arm(struct outbox *ob)
+{
+	int64_t	due = INT64_MAX;
+	size_t	i;
+
+	for (i = 0; i < ob->nfiring; i++)
+		if (ob->firing[i].due < due)
+			due = ob->firing[i].due;
+	if (due == INT64_MAX)
+		loop_timer_cancel(ob->loop, &ob->repost);
+	else
+		loop_timer_at(ob->loop, &ob->repost, due);
+}
+
+static bool
+ob_same_alert(const struct notify_item *a, const struct notify_item *b)
+{
+	return strcmp(a->rule, b->rule) == 0 && strcmp(a->check, b->check) ==
+	    0;
+}
+
+/* A record was delivered to c: firing alerts are re-posted, others not. */
+static void
+ob_track(struct outbox *ob, const struct obchan *c, const struct obrec *r)
+{
+	const struct notify_item	*it;
+	size_t				 i, j;
+	bool				 on;
+
+	for (i = 0; i < r->n; i++) {
+		it = &r->items[i];
+		on = !(it->kind == NOTIFY_RESOLVED || (it->kind ==
+		    NOTIFY_STABLE && strcmp(it->state, "ok") == 0));
+		for (j = 0; j < ob->nfiring; j++)
+			if (strcmp(ob->firing[j].channel, c->name) == 0 &&
+			    ob_same_alert(&ob->firing[j].item, it))
+				break;
+		if (!on) {
+			if (j < ob->nfiring)
+				ob->firing[j] = ob->firing[--ob->nfiring];
+			continue;
+		}
+		if (j == ob->nfiring) {
+			ob->firing = xreallocarray(ob->firing, ob->nfiring + 1,
+			    sizeof(*ob->firing));
+			ob->nfiring++;
+			snprintf(ob->firing[j].channel,
+			    sizeof(ob->firing[j].channel), "%s", c->name);
+		}
+		ob->firing[j].item = *it;
+		ob->firing[j].due = loop_now(ob->loop) + c->conf->repost_ms *
+		    1000;
+	}
+	ob_repost_arm(ob);
+}
+
+static bool
+ob_has_pending(struct outbox *ob, const char *channel,
+    const struct notify_item *it)
+{
+	const struct obrec	*r;
+	size_t			 i;
+
+	for (r = ob->head; r != NULL; r = r->next)
+		for (i = 0; i < r->n && strcmp(r->channel, channel) == 0; i++)
+			if (ob_same_alert(&r->items[i], it))
+				return true;
+	return false;
+}
+
+static void
+ob_repost_cb(struct loop *loop, struct loop_timer *t, void *arg)
+{
+	struct outbox		*ob = arg;
+	struct notify_item	 it;
+	char			 err[64];
+	size_t			 i;
+
+	(void)t;
+	for (i = 0; i < ob->nfiring; i++) {
+		if (ob->firing[i].due > loop_now(loop))
+			continue;
+		/* until delivered; then ob_track() sets the next due */
+		ob->firing[i].due = loop_now(loop) + 3600 * 1000000LL;
+		if (ob_has_pending(ob, ob->firing[i].channel,
+		    &ob->firing[i].item))
+			continue;
+		it = ob->firing[i].item;
+		it.kind = NOTIFY_REPEAT;
+		it.at = loop_wallclock();
+		ob_enqueue(ob, ob->firing[i].channel, &it, 1, false, err,
+		    sizeof(err));
+	}
+	ob_repost_arm(ob);
 }
 
 static int
@@ -633,6 +758,7 @@ outbox_new(struct loop *loop, const char *state_dir,
 	ob->loop = loop;
 	ob->lim = limits != NULL ? *limits : defaults;
 	ob->chans = xcalloc(OUTBOX_CHANS, sizeof(*ob->chans));
+	loop_timer_init(&ob->repost, ob_repost_cb, ob);
 	ob->next_seq = 1;
 	(void)mkdir(state_dir, 0700);
 	ob->dir = xasprintf("%s/%s", state_dir, OUTBOX_DIR);
@@ -660,6 +786,8 @@ outbox_free(struct outbox *ob)
 			ob->chans[i].conf->ops->cancel(ob->chans[i].handle);
 		loop_timer_cancel(ob->loop, &ob->chans[i].retry);
 	}
+	loop_timer_cancel(ob->loop, &ob->repost);
+	free(ob->firing);
 	for (r = ob->head; r != NULL; r = next) {
 		next = r->next;
 		free(r->items);
