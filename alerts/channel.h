@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct config;
 struct config_setting_t;
@@ -88,6 +89,13 @@ struct channel_ops {
 	void	(*cancel)(void *handle);
 	int	per_alert;	/* one alert per send: digests are split */
 };
+
+/*
+ * sonde --test-channels: sends a test notification to each of cfg's
+ * channels at once and prints "NAME (TYPE): OUTCOME: DETAIL" per channel
+ * to out.  Returns 0 when all were delivered, else 1.
+ */
+int	channel_test_all(const struct config *cfg, FILE *out);
 
 /* Returns "delivered", "retry", "rejected". */
 const char	*channel_outcome_str(enum channel_outcome o);

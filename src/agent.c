@@ -29,6 +29,7 @@
 
 #include "agent.h"
 #include "alert.h"
+#include "channel.h"
 #include "config.h"
 #include "log.h"
 #include "loop.h"
@@ -114,6 +115,19 @@ agent_load(const char *path)
 		    path);
 	config_errors_free(&errs);
 	return cfg;
+}
+
+int
+agent_test_channels(const struct agent_options *opt)
+{
+	struct config	*cfg;
+	int		 rc;
+
+	if ((cfg = agent_load(opt->config_path)) == NULL)
+		return 2;
+	rc = channel_test_all(cfg, stdout);
+	config_unref(cfg);
+	return rc;
 }
 
 int

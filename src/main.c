@@ -46,14 +46,16 @@
 enum main_mode {
 	MAIN_RUN,
 	MAIN_TEST,
-	MAIN_ONCE
+	MAIN_ONCE,
+	MAIN_TEST_CHANNELS
 };
 
 /* Long-only options. */
 enum {
 	MAIN_OPT_ONCE = 256,
 	MAIN_OPT_CHECK,
-	MAIN_OPT_JSON
+	MAIN_OPT_JSON,
+	MAIN_OPT_TEST_CHANNELS
 };
 
 static const struct option main_long_options[] = {
@@ -63,6 +65,7 @@ static const struct option main_long_options[] = {
 	{ "once",	no_argument,		NULL,	MAIN_OPT_ONCE },
 	{ "check",	required_argument,	NULL,	MAIN_OPT_CHECK },
 	{ "json",	no_argument,		NULL,	MAIN_OPT_JSON },
+	{ "test-channels", no_argument,		NULL,	MAIN_OPT_TEST_CHANNELS },
 	{ "debug",	no_argument,		NULL,	'd' },
 	{ "version",	no_argument,		NULL,	'V' },
 	{ "help",	no_argument,		NULL,	'h' },
@@ -75,6 +78,7 @@ main_help(void)
 	printf("usage: sonde [-d] [-c FILE] [-f]\n"
 	    "       sonde -t [-c FILE]\n"
 	    "       sonde --once [-c FILE] [--check NAME]... [--json]\n"
+	    "       sonde --test-channels [-c FILE]\n"
 	    "       sonde report [-c FILE | --state-dir DIR] [--since 7d]\n"
 	    "                    [--check NAME]... [--json]\n"
 	    "       sonde --version | --help\n"
@@ -95,6 +99,10 @@ main_help(void)
 	    "(repeatable)\n"
 	    "      --json         with --once: one JSON object per line, "
 	    "not a table\n"
+	    "      --test-channels\n"
+	    "                     send a test notification to every channel, "
+	    "print each\n"
+	    "                     outcome (exit 0: all delivered)\n"
 	    "  -d, --debug        log at debug level (every result)\n"
 
 	    "  -V, --version      print the version and the libraries' "
@@ -181,7 +189,7 @@ static int
 main_parse(int argc, char *argv[], struct agent_options *opt,
     enum main_mode *mode)
 {
-	bool	test = false, once = false;
+	bool	test = false, once = false, tchan = false;
 	int	c;
 
 	opterr = 0;	/* main_bad_option() says it, with our prefix */
@@ -203,6 +211,9 @@ main_parse(int argc, char *argv[], struct agent_options *opt,
 		case MAIN_OPT_ONCE:
 			once = true;
 			break;
+		case MAIN_OPT_TEST_CHANNELS:
+			tchan = true;
+			break;
 		case MAIN_OPT_CHECK:
 			opt->check_names = xreallocarray(opt->check_names,
 			    opt->ncheck_names + 1, sizeof(*opt->check_names));
@@ -222,6 +233,11 @@ main_parse(int argc, char *argv[], struct agent_options *opt,
 		}
 	}
 	*mode = test ? MAIN_TEST : once ? MAIN_ONCE : MAIN_RUN;
+	if (tchan && (test || once))
+		return main_usage_error("--test-channels cannot be combined "
+		    "with -t or --once");
+	if (tchan)
+		*mode = MAIN_TEST_CHANNELS;
 	return main_validate(argc, argv, opt, *mode, test, once);
 }
 
@@ -377,6 +393,9 @@ main(int argc, char *argv[])
 		break;
 	case MAIN_RUN:
 		rc = agent_run(&opt);
+		break;
+	case MAIN_TEST_CHANNELS:
+		rc = agent_test_channels(&opt);
 		break;
 	}
 done:

@@ -350,6 +350,52 @@ START_TEST(test_slack_config_errors)
 }
 END_TEST
 
+START_TEST(test_slack_test_channels_cli)
+{
+	static const struct recsrv_answer	ok[] = { { 200, "", "ok" } };
+	static const struct recsrv_answer	gone[] = {
+		{ 404, "", "no_service" }
+	};
+	struct recsrv				s1, s2;
+	const char				*bin = getenv("SONDE_BIN");
+	char					 url[128], text[512];
+	char					*path, *out = NULL, *err = NULL;
+	char					*argv[5];
+	int					 rc;
+
+	recsrv_start(&s1, ok, 1, slack_check);
+	recsrv_start(&s2, gone, 1, slack_check);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/services/T0/B0/x",
+	    s1.port);
+	setenv("SONDE_TEST_URL1", url, 1);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/services/T0/B0/x",
+	    s2.port);
+	setenv("SONDE_TEST_URL2", url, 1);
+	snprintf(text, sizeof(text), "agent = { name = \"edge-9\"; };\n"
+	    "channels = { slack = { webhook_url_env = \"SONDE_TEST_URL1\"; "
+	    "}; old = { type = \"slack\"; webhook_url_env = "
+	    "\"SONDE_TEST_URL2\"; }; };\n");
+	path = testutil_write_file(testutil_tmpdir(), "s.conf", text);
+	argv[0] = (char *)(bin != NULL ? bin : "./sonde");
+	argv[1] = (char *)"--test-channels";
+	argv[2] = (char *)"-c";
+	argv[3] = path;
+	argv[4] = NULL;
+	rc = testutil_run_cmd(argv, &out, &err, 10000);
+	ck_assert_msg(rc == 1, "exit %d: %s %s", rc, out, err);
+	ck_assert_msg(strstr(out, "slack (slack): delivered: HTTP 200: ok\n")
+	    != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "old (slack): rejected: HTTP 404: "
+	    "no_service\n") != NULL, "%s", out);
+	assert_valid(&s1, 0, "sonde test notification from edge-9");
+	free(out);
+	free(err);
+	free(path);
+	recsrv_stop(&s1);
+	recsrv_stop(&s2);
+}
+END_TEST
+
 static Suite *
 slack_suite(void)
 {
@@ -359,6 +405,7 @@ slack_suite(void)
 	tc = tcase_create("format");
 	tcase_add_test(tc, test_slack_message_format);
 	tcase_add_test(tc, test_slack_config_errors);
+	tcase_add_test(tc, test_slack_test_channels_cli);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("answers");
 	tcase_set_timeout(tc, 15);
