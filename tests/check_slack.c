@@ -16,6 +16,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -396,6 +397,102 @@ START_TEST(test_slack_test_channels_cli)
 }
 END_TEST
 
+/* ---- the daemon, end to end --------------------------------------------- */
+
+/* Starts ./sonde -c conf with stderr to dir/sonde.log; returns its pid. */
+static pid_t
+daemon_start(const char *conf, const char *dir)
+{
+	const char	*bin = getenv("SONDE_BIN");
+	char		 log[600];
+	pid_t		 pid;
+	int		 fd;
+
+	snprintf(log, sizeof(log), "%s/sonde.log", dir);
+	if ((pid = fork()) == 0) {
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		dup2(fd, 2);
+		execl(bin != NULL ? bin : "./sonde", "sonde", "-c", conf,
+		    (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_gt(pid, 0);
+	return pid;
+}
+
+static bool
+wait_request(const struct recsrv *s, int n, int ms)
+{
+	char	*txt;
+	int	 i;
+
+	for (i = 0; i < ms / 20; i++, usleep(20000))
+		if ((txt = recsrv_request(s, n)) != NULL) {
+			free(txt);
+			return true;
+		}
+	return false;
+}
+
+/*
+ * A failing check fires; Slack answers 500 so the notification waits in
+ * the outbox; the daemon is killed with SIGKILL; a new daemon, with Slack
+ * back, sends it: the firing arrives once, before anything else.
+ */
+START_TEST(test_slack_daemon_kill9_then_delivered)
+{
+	static const struct recsrv_answer	down[] = { { 500, "", "" } };
+	static const struct recsrv_answer	ok[] = { { 200, "", "ok" } };
+	struct recsrv				s1, s2;
+	char					 text[2048], url[128], *conf;
+	char					*txt, dir[512];
+	pid_t					 pid;
+	int					 status;
+
+	/* testutil_tmpdir() reuses its buffer: keep a copy */
+	snprintf(dir, sizeof(dir), "%s", testutil_tmpdir());
+	recsrv_start(&s1, down, 1, slack_check);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/services/T0/B0/x",
+	    s1.port);
+	free(testutil_write_file(dir, "slack.url", url));
+	snprintf(text, sizeof(text), "agent = { name = \"edge-9\"; "
+	    "state_dir = \"%s/state\"; };\n"
+	    "channels = { slack = { webhook_url_file = \"%s/slack.url\"; "
+	    "}; };\nchecks = ( { name = \"db\"; type = \"tcp\"; host = "
+	    "\"127.0.0.1\"; port = %d; interval = \"300ms\"; timeout = "
+	    "\"200ms\"; } );\nrules = ( { name = \"down\"; when = "
+	    "\"failed\"; fire_after = 1; notify = [\"slack\"]; } );\n",
+	    dir, dir, testutil_closed_port());
+	conf = testutil_write_file(dir, "sonde.conf", text);
+	pid = daemon_start(conf, dir);
+	ck_assert_msg(wait_request(&s1, 0, 5000), "no send to slack");
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	recsrv_stop(&s1);
+	/* Slack is back, on another port: the URL file says where. */
+	recsrv_start(&s2, ok, 1, slack_check);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/services/T0/B0/x",
+	    s2.port);
+	free(testutil_write_file(dir, "slack.url", url));
+	pid = daemon_start(conf, dir);
+	ck_assert_msg(wait_request(&s2, 0, 5000), "nothing after restart");
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	txt = recsrv_request(&s2, 0);
+	ck_assert_msg(strncmp(txt, "valid\n", 6) == 0, "%s", txt);
+	ck_assert_msg(strstr(txt, "[FIRING] down/db") != NULL, "%s", txt);
+	free(txt);
+	/* the firing once: no second firing of down/db after it */
+	if ((txt = recsrv_request(&s2, 1)) != NULL)
+		ck_assert_msg(strstr(txt, "[FIRING] down/db") == NULL, "%s",
+		    txt);
+	free(txt);
+	free(conf);
+	recsrv_stop(&s2);
+}
+END_TEST
+
 static Suite *
 slack_suite(void)
 {
@@ -412,6 +509,7 @@ slack_suite(void)
 	tcase_add_test(tc, test_slack_429_retry_after);
 	tcase_add_test(tc, test_slack_400_rejected_with_slack_error);
 	tcase_add_test(tc, test_slack_down_then_up_exactly_once_in_order);
+	tcase_add_test(tc, test_slack_daemon_kill9_then_delivered);
 	suite_add_tcase(s, tc);
 	return s;
 }
