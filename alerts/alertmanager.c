@@ -129,7 +129,8 @@ static json_t *
 am_alert(const struct am_conf *ac, const struct channel_msg *msg,
     const struct notify_item *it)
 {
-	struct channel_msg	one = { it, 1, msg->note, msg->test };
+	struct channel_msg	one = { it, 1, msg->note, msg->test,
+	    msg->template };
 	char			summary[2 * NOTIFY_TEXT_MAX + 64], f[32];
 	char			starts[40], ends[40];
 	bool			closed;

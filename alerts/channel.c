@@ -109,10 +109,29 @@ channel_keys(struct confread *cr, const config_setting_t *g,
 	size_t		 i, n = 0;
 
 	keys[n++] = "type";
+	keys[n++] = "template";
 	for (i = 0; ops->conf_keys[i] != NULL && n + 1 < 32; i++)
 		keys[n++] = ops->conf_keys[i];
 	keys[n] = NULL;
 	confread_check_keys(cr, g, keys, "channel");
+}
+
+/* template: every {{field}} must be known now, not at 3 a.m. */
+static void
+channel_template(struct confread *cr, const config_setting_t *g,
+    struct channel_conf *c)
+{
+	struct notify_item	it;
+	char			buf[1024], err[128];
+
+	if (confread_string(cr, g, "template", false, &c->template) != 1)
+		return;
+	memset(&it, 0, sizeof(it));
+	if (channel_render(c->template, &it, buf, sizeof(buf), err,
+	    sizeof(err)) == -1)
+		confread_error(cr, config_setting_get_member(g, "template"),
+		    "channel '%s': %s (fields: %s)", c->name, err,
+		    CHANNEL_FIELDS);
 }
 
 static void
@@ -145,6 +164,7 @@ channel_one(struct confread *cr, const config_setting_t *g,
 	c->file = cr->file;
 	c->line = (int)config_setting_source_line(g);
 	ops->conf_parse(cr, g, c);
+	channel_template(cr, g, c);
 }
 
 static void
@@ -197,6 +217,7 @@ channel_conf_free(struct config *cfg)
 			cfg->channels[i].ops->conf_free(
 			    cfg->channels[i].kind_conf);
 		free(cfg->channels[i].name);
+		free(cfg->channels[i].template);
 	}
 	free(cfg->channels);
 	cfg->channels = NULL;
@@ -301,6 +322,9 @@ channel_summary(const struct channel_msg *msg, char *buf, size_t buflen)
 		    it->agent);
 		return buf;
 	}
+	if (msg->template != NULL && channel_render(msg->template, it, buf,
+	    buflen, up, sizeof(up)) == 0)
+		return buf;
 	snprintf(up, sizeof(up), "%s", notify_kind_str(it->kind));
 	for (i = 0; up[i] != '\0'; i++)
 		up[i] = (char)(up[i] >= 'a' && up[i] <= 'z' ? up[i] - 32 :
@@ -312,4 +336,65 @@ channel_summary(const struct channel_msg *msg, char *buf, size_t buflen)
 		snprintf(buf, buflen, "[%s] %s/%s: %s (%s)", up, it->rule,
 		    it->check, it->message, it->severity);
 	return buf;
+}
+
+/* The value of template field name in it; NULL when unknown. */
+static const char *
+channel_field(const struct notify_item *it, const char *name, char *tmp,
+    size_t tmplen)
+{
+	if (strcmp(name, "check") == 0)
+		return it->check;
+	if (strcmp(name, "rule") == 0)
+		return it->rule;
+	if (strcmp(name, "agent") == 0)
+		return it->agent;
+	if (strcmp(name, "target") == 0)
+		return it->target;
+	if (strcmp(name, "severity") == 0)
+		return it->severity;
+	if (strcmp(name, "state") == 0)
+		return it->state;
+	if (strcmp(name, "kind") == 0)
+		return notify_kind_str(it->kind);
+	if (strcmp(name, "reason") == 0)
+		return it->reason;
+	if (strcmp(name, "message") == 0)
+		return it->message;
+	if (strcmp(name, "failures") == 0) {
+		snprintf(tmp, tmplen, "%u/%u", it->bad, it->of);
+		return tmp;
+	}
+	return NULL;
+}
+
+int
+channel_render(const char *tmpl, const struct notify_item *it, char *buf,
+    size_t buflen, char *err, size_t errlen)
+{
+	const char	*p = tmpl, *end, *v;
+	char		 name[32], tmp[32];
+	size_t		 o = 0, len;
+
+	while (*p != '\0' && o + 1 < buflen) {
+		if (strncmp(p, "{{", 2) != 0 || (end = strstr(p + 2, "}}")) ==
+		    NULL) {
+			buf[o++] = *p++;
+			continue;
+		}
+		snprintf(name, sizeof(name), "%.*s", (int)(end - p - 2), p + 2);
+		if ((v = channel_field(it, name, tmp, sizeof(tmp))) == NULL) {
+			snprintf(err, errlen, "unknown field {{%s}}", name);
+			buf[0] = '\0';
+			return -1;
+		}
+		len = strlen(v);
+		if (len > buflen - 1 - o)
+			len = buflen - 1 - o;
+		memcpy(buf + o, v, len);
+		o += len;
+		p = end + 2;
+	}
+	buf[o] = '\0';
+	return 0;
 }

@@ -34,6 +34,8 @@ struct notify_item;
 
 #define CHANNEL_DETAIL_MAX	256
 #define CHANNEL_TIMEOUT_MS	10000	/* one send, connect to answer */
+#define CHANNEL_FIELDS	"check, rule, agent, target, severity, state, kind, " \
+	"reason, message, failures"
 #define SECRET_HDR_MAX		4200	/* "Authorization: ..." + secret */
 
 enum channel_outcome {
@@ -51,6 +53,7 @@ struct channel_conf {
 	int				 line;
 	void				*kind_conf;	/* ops->conf_free() */
 	int64_t				 repost_ms;	/* 0: no re-post */
+	char				*template;	/* NULL: the default */
 };
 
 /*
@@ -67,6 +70,7 @@ struct channel_msg {
 	size_t				 n;
 	const char			*note;	/* "delayed 14m: ..." or "" */
 	int				 test;	/* --test-channels message */
+	const char			*template; /* channel's, or NULL */
 };
 
 struct channel_ops {
@@ -124,11 +128,19 @@ void	channel_conf_free(struct config *cfg);
  */
 char	*channel_conf_secret(struct confread *cr,
 	    const struct config_setting_t *g, const char *key);
+/*
+ * Writes tmpl into buf with each {{field}} replaced by its value in it
+ * (plain substitution: no code, no escapes).  Returns 0, or -1 with the
+ * unknown field's name in err.
+ */
+int	channel_render(const char *tmpl, const struct notify_item *it,
+	    char *buf, size_t buflen, char *err, size_t errlen);
 /* Warns once per process about a plain http:// URL for channel name. */
 void	channel_warn_plain_http(const char *name, const char *url);
 
 /*
- * A short fixed summary of msg for text fallbacks and titles, e.g.
+ * A short summary of msg for text fallbacks and titles: the channel's
+ * template when it has one (a single alert), else the fixed default
  * "[FIRING] down/api: connect refused (critical)".  Returns buf.
  */
 const char	*channel_summary(const struct channel_msg *msg, char *buf,

@@ -76,6 +76,7 @@ channel_test_all(const struct config *cfg, FILE *out)
 	msg.n = 1;
 	msg.note = "";
 	msg.test = 1;
+	msg.template = NULL;
 	for (i = 0; i < n && i < 64; i++) {
 		memset(&t[i], 0, sizeof(t[i]));
 		t[i].conf = &cfg->channels[i];

@@ -452,6 +452,7 @@ ob_kick(struct obchan *c)
 	msg.n = r->n;
 	msg.note = note;
 	msg.test = 0;
+	msg.template = conf->template;
 	c->inflight = r;
 	c->conf = conf;
 	c->handle = conf->ops->send(ob->loop, conf, &msg, ob_done, c, err,

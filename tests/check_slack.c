@@ -493,6 +493,38 @@ START_TEST(test_slack_daemon_kill9_then_delivered)
 }
 END_TEST
 
+START_TEST(test_slack_template)
+{
+	static const struct recsrv_answer	ok[] = { { 200, "", "ok" } };
+	struct config_errors			 errs;
+	struct recsrv				 s;
+	struct rig				 r;
+	char					*path;
+
+	recsrv_start(&s, ok, 1, slack_check);
+	rig_start(&r, &s, "template = \"{{check}} on {{agent}} is {{state}} "
+	    "({{failures}}, {{kind}}): {{message}}\";");
+	rig_put(&r, NOTIFY_FIRING, "db");
+	rig_drain(&r, 5000);
+	assert_valid(&s, 0, "\"text\":\"db on edge-fra-1 is firing (3/5, "
+	    "firing): connect timeout after 3.0s <&>\"");
+	rig_stop(&r);
+	recsrv_stop(&s);
+	memset(&errs, 0, sizeof(errs));
+	setenv("SONDE_TEST_URL3", "https://hooks.example.com/x", 1);
+	path = testutil_write_file(testutil_tmpdir(), "t.conf", "channels = "
+	    "{ slack = { webhook_url_env = \"SONDE_TEST_URL3\";\n"
+	    "template = \"{{check}} {{nope}}\"; }; };\n");
+	ck_assert_ptr_null(config_load(path, &errs));
+	ck_assert_uint_eq(errs.count, 1);
+	ck_assert_msg(strstr(errs.lines[0], "t.conf:2: channel 'slack': "
+	    "unknown field {{nope}} (fields: check, rule, agent,") != NULL,
+	    "%s", errs.lines[0]);
+	config_errors_free(&errs);
+	free(path);
+}
+END_TEST
+
 static Suite *
 slack_suite(void)
 {
@@ -503,6 +535,7 @@ slack_suite(void)
 	tcase_add_test(tc, test_slack_message_format);
 	tcase_add_test(tc, test_slack_config_errors);
 	tcase_add_test(tc, test_slack_test_channels_cli);
+	tcase_add_test(tc, test_slack_template);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("answers");
 	tcase_set_timeout(tc, 15);

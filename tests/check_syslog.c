@@ -60,7 +60,7 @@ item(enum notify_kind kind, const char *sev)
 START_TEST(test_syslog_rfc5424_text)
 {
 	struct notify_item	it = item(NOTIFY_FIRING, "critical");
-	struct channel_msg	msg = { &it, 1, "", 0 };
+	struct channel_msg	msg = { &it, 1, "", 0, NULL };
 	char			buf[2048], want[256];
 
 	channel_syslog_format(&msg, LOG_LOCAL3, 1, buf, sizeof(buf));
