@@ -220,6 +220,42 @@ START_TEST(test_slack_message_format)
 }
 END_TEST
 
+START_TEST(test_slack_digest_and_flapping)
+{
+	static const struct recsrv_answer	ok[] = { { 200, "", "ok" } };
+	struct recsrv				s;
+	struct rig				r;
+	struct notify_item			v[25];
+	size_t					i;
+
+	recsrv_start(&s, ok, 1, slack_check);
+	rig_start(&r, &s, "");
+	for (i = 0; i < 25; i++) {
+		memset(&v[i], 0, sizeof(v[i]));
+		v[i].kind = i % 2 ? NOTIFY_RESOLVED : NOTIFY_FIRING;
+		snprintf(v[i].agent, sizeof(v[i].agent), "edge-fra-1");
+		snprintf(v[i].rule, sizeof(v[i].rule), "down");
+		snprintf(v[i].check, sizeof(v[i].check), "c%zu", i);
+		snprintf(v[i].severity, sizeof(v[i].severity), "warning");
+		snprintf(v[i].reason, sizeof(v[i].reason), "timeout");
+	}
+	outbox_sink_send(r.ob, "slack", v, 25);	/* one digest message */
+	v[0].kind = NOTIFY_FLAPPING;
+	snprintf(v[0].note, sizeof(v[0].note), "flapping: 42%% of changes");
+	outbox_sink_send(r.ob, "slack", v, 1);
+	rig_drain(&r, 5000);
+	assert_valid(&s, 0, "\"text\":\"25 alert changes on edge-fra-1\"");
+	assert_valid(&s, 0, "• down/c0 firing: timeout");
+	assert_valid(&s, 0, "• down/c19 resolved: timeout");
+	assert_valid(&s, 0, "… and 5 more");
+	assert_valid(&s, 0, "\"color\":\"#e8a317\"");
+	assert_valid(&s, 1, "[FLAPPING] down/c0");
+	assert_valid(&s, 1, "flapping: 42% of changes");
+	rig_stop(&r);
+	recsrv_stop(&s);
+}
+END_TEST
+
 START_TEST(test_slack_429_retry_after)
 {
 	static const struct recsrv_answer	script[] = {
@@ -536,6 +572,7 @@ slack_suite(void)
 	tcase_add_test(tc, test_slack_config_errors);
 	tcase_add_test(tc, test_slack_test_channels_cli);
 	tcase_add_test(tc, test_slack_template);
+	tcase_add_test(tc, test_slack_digest_and_flapping);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("answers");
 	tcase_set_timeout(tc, 15);
