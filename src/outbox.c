@@ -55,7 +55,12 @@ struct obchan {
 	char			 name[NOTIFY_NAME_MAX];
 	struct obrec		*inflight;
 	void			*handle;	/* of the channel's send */
-	const struct channel_conf *conf;	/* of the send in flight */
+	/*
+	 * Of the send in flight, copied: a reload may free the config
+	 * generation before the answer comes.
+	 */
+	const struct channel_ops *ops;
+	int64_t			 repost_ms;
 	struct loop_timer	 retry;
 	int			 attempts;	/* failed, of the head */
 	bool			 limited;	/* last failure was a 429 */
@@ -388,7 +393,7 @@ ob_done(void *arg, enum channel_outcome o, int64_t retry_after,
 	c->handle = NULL;
 	if (o == CHANNEL_DELIVERED) {
 		ob->st.delivered++;
-		if (c->conf->repost_ms > 0)
+		if (c->repost_ms > 0)
 			ob_track(ob, c, r);
 		c->attempts = 0;
 		c->limited = false;
@@ -454,7 +459,8 @@ ob_kick(struct obchan *c)
 	msg.test = 0;
 	msg.template = conf->template;
 	c->inflight = r;
-	c->conf = conf;
+	c->ops = conf->ops;
+	c->repost_ms = conf->repost_ms;
 	c->handle = conf->ops->send(ob->loop, conf, &msg, ob_done, c, err,
 	    sizeof(err));
 	if (c->handle == NULL) {
@@ -630,7 +636,7 @@ ob_track(struct outbox *ob, const struct obchan *c, const struct obrec *r)
 			    sizeof(ob->firing[j].channel), "%s", c->name);
 		}
 		ob->firing[j].item = *it;
-		ob->firing[j].due = loop_now(ob->loop) + c->conf->repost_ms *
+		ob->firing[j].due = loop_now(ob->loop) + c->repost_ms *
 		    1000;
 	}
 	ob_repost_arm(ob);
@@ -784,7 +790,7 @@ outbox_free(struct outbox *ob)
 		return;
 	for (i = 0; i < ob->nchans; i++) {
 		if (ob->chans[i].handle != NULL)
-			ob->chans[i].conf->ops->cancel(ob->chans[i].handle);
+			ob->chans[i].ops->cancel(ob->chans[i].handle);
 		loop_timer_cancel(ob->loop, &ob->chans[i].retry);
 	}
 	loop_timer_cancel(ob->loop, &ob->repost);

@@ -373,6 +373,30 @@ START_TEST(test_outbox_delayed_note)
 }
 END_TEST
 
+/* A reload frees the old generation while a send is in flight. */
+START_TEST(test_outbox_reload_during_send)
+{
+	struct loop	*loop = loop_new();
+	struct config	*old = fake_config(), *cfg = fake_config();
+	struct outbox	*ob;
+	char		 err[256];
+
+	ob = outbox_new(loop, testutil_tmpdir(), &fast, err, sizeof(err));
+	outbox_set_config(ob, old);
+	put(ob, NOTIFY_FIRING, "api");
+	ck_assert(fk.pending);		/* in flight, answer deferred */
+	outbox_set_config(ob, cfg);
+	config_unref(old);		/* the last reference: freed */
+	put(ob, NOTIFY_RESOLVED, "api");
+	run_until_empty(loop, ob, 3000);
+	ck_assert_int_eq(fk.ngot, 2);
+	ck_assert_str_eq(fk.got[1], "resolved down/api");
+	outbox_free(ob);
+	config_unref(cfg);
+	loop_free(loop);
+}
+END_TEST
+
 /* ---- the cap ------------------------------------------------------------- */
 
 START_TEST(test_outbox_full_drops_info_first)
@@ -522,6 +546,7 @@ outbox_suite(void)
 	tcase_add_test(tc, test_outbox_retry_after_honoured);
 	tcase_add_test(tc, test_outbox_rejected_kept_and_skipped);
 	tcase_add_test(tc, test_outbox_delayed_note);
+	tcase_add_test(tc, test_outbox_reload_during_send);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("cap");
 	tcase_add_checked_fixture(tc, setup, NULL);
