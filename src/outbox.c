@@ -600,6 +600,88 @@ ob_repost_arm(struct outbox *ob)
 		loop_timer_at(ob->loop, &ob->repost, due);
 }
 
+/*
+ * The firing table on disk (outbox/firing.json), written when its set of
+ * alerts changes, so a restart goes on re-posting what fires: without it
+ * an Alertmanager would resolve, after endsAt, an alert sonde still
+ * considers firing and will not notify again.
+ */
+static void
+ob_firing_save(struct outbox *ob)
+{
+	json_t	*arr, *root;
+	char	*txt, err[256];
+	size_t	 i;
+
+	arr = json_array();
+	for (i = 0; i < ob->nfiring; i++)
+		json_array_append_new(arr, json_pack("{s:s, s:o}", "channel",
+		    ob->firing[i].channel, "item",
+		    ob_item_json(&ob->firing[i].item)));
+	root = json_pack("{s:i, s:o}", "version", OUTBOX_VERSION, "firing",
+	    arr);
+	txt = root != NULL ? json_dumps(root, JSON_COMPACT) : NULL;
+	json_decref(root);
+	if (txt == NULL || state_write_atomic(ob->dir, OUTBOX_FIRING, txt,
+	    err, sizeof(err)) == -1)
+		log_warnx("outbox", "cannot save the re-post table: %s (a "
+		    "restart would stop re-posting firing alerts)", txt ==
+		    NULL ? "cannot encode" : err);
+	free(txt);
+}
+
+static void
+ob_firing_load(struct outbox *ob)
+{
+	json_t		*root, *arr, *e;
+	char		*path;
+	size_t		 i;
+	int		 version = 0;
+
+	path = xasprintf("%s/%s", ob->dir, OUTBOX_FIRING);
+	root = json_load_file(path, 0, NULL);
+	free(path);
+	if (root == NULL)
+		return;
+	if (json_unpack(root, "{s:i, s:o}", "version", &version, "firing",
+	    &arr) != 0 || version != OUTBOX_VERSION || !json_is_array(arr)) {
+		log_warnx("outbox", "%s/%s is not a re-post table; ignored",
+		    ob->dir, OUTBOX_FIRING);
+		json_decref(root);
+		return;
+	}
+	ob->firing = xcalloc(json_array_size(arr) + 1, sizeof(*ob->firing));
+	json_array_foreach(arr, i, e) {
+		struct obfiring	*f = &ob->firing[ob->nfiring];
+
+		if (!ob_str(e, "channel", f->channel, sizeof(f->channel)) ||
+		    ob_item_parse(json_object_get(e, "item"), &f->item) == -1)
+			continue;
+		f->due = loop_now(ob->loop);	/* re-post soon */
+		ob->nfiring++;
+	}
+	json_decref(root);
+}
+
+/* Forgets re-posts for channels that are gone or no longer re-post. */
+static void
+ob_firing_prune(struct outbox *ob)
+{
+	const struct channel_conf	*c;
+	size_t				 i = 0, before = ob->nfiring;
+
+	while (i < ob->nfiring) {
+		c = channel_find(ob->cfg, ob->firing[i].channel);
+		if (c == NULL || c->repost_ms == 0)
+			ob->firing[i] = ob->firing[--ob->nfiring];
+		else
+			i++;
+	}
+	if (ob->nfiring != before)
+		ob_firing_save(ob);
+	ob_repost_arm(ob);
+}
+
 static bool
 ob_same_alert(const struct notify_item *a, const struct notify_item *b)
 {
@@ -613,7 +695,7 @@ ob_track(struct outbox *ob, const struct obchan *c, const struct obrec *r)
 {
 	const struct notify_item	*it;
 	size_t				 i, j;
-	bool				 on;
+	bool				 on, changed = false;
 
 	for (i = 0; i < r->n; i++) {
 		it = &r->items[i];
@@ -624,11 +706,14 @@ ob_track(struct outbox *ob, const struct obchan *c, const struct obrec *r)
 			    ob_same_alert(&ob->firing[j].item, it))
 				break;
 		if (!on) {
-			if (j < ob->nfiring)
+			if (j < ob->nfiring) {
 				ob->firing[j] = ob->firing[--ob->nfiring];
+				changed = true;
+			}
 			continue;
 		}
 		if (j == ob->nfiring) {
+			changed = true;
 			ob->firing = xreallocarray(ob->firing, ob->nfiring + 1,
 			    sizeof(*ob->firing));
 			ob->nfiring++;
@@ -639,6 +724,8 @@ ob_track(struct outbox *ob, const struct obchan *c, const struct obrec *r)
 		ob->firing[j].due = loop_now(ob->loop) + c->repost_ms *
 		    1000;
 	}
+	if (changed)
+		ob_firing_save(ob);
 	ob_repost_arm(ob);
 }
 
@@ -773,6 +860,7 @@ outbox_new(struct loop *loop, const char *state_dir,
 		outbox_free(ob);
 		return NULL;
 	}
+	ob_firing_load(ob);
 	if (ob->st.pending > 0)
 		log_info("outbox", "%zu undelivered notification%s found in "
 		    "%s; sending them first", ob->st.pending,
@@ -816,6 +904,7 @@ outbox_set_config(struct outbox *ob, struct config *cfg)
 	config_ref(cfg);
 	config_unref(ob->cfg);
 	ob->cfg = cfg;
+	ob_firing_prune(ob);
 	for (r = ob->head; r != NULL; r = r->next)
 		(void)ob_chan(ob, r->channel);
 	for (i = 0; i < ob->nchans; i++) {

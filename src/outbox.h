@@ -35,6 +35,7 @@ struct notify_item;
 
 #define OUTBOX_VERSION		1
 #define OUTBOX_DIR		"outbox"
+#define OUTBOX_FIRING		"firing.json"	/* re-posts, in OUTBOX_DIR */
 #define OUTBOX_MAX_RECORDS	10000
 #define OUTBOX_MAX_BYTES	(16 * 1024 * 1024)
 #define OUTBOX_BACKOFF_MIN_US	(1000000LL)

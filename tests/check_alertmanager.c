@@ -192,6 +192,14 @@ START_TEST(test_alertmanager_fire_repost_resolve)
 	ck_assert_msg(strstr(got, "\"state\":\"active\"") != NULL, "%s", got);
 	ck_assert_msg(strstr(got, "got 503, expected 200") != NULL, "%s", got);
 	free(got);
+	/* a restart goes on re-posting what fires (outbox/firing.json) */
+	outbox_free(ob);
+	ob = outbox_new(loop, a.dir, NULL, err, sizeof(err));
+	outbox_set_config(ob, cfg);
+	run_for(loop, 500);
+	outbox_get_stats(ob, &st);
+	ck_assert_uint_eq(st.written, 0);
+	ck_assert_uint_ge(st.delivered, 1);
 	it = item(NOTIFY_RESOLVED);
 	ck_assert(outbox_put(ob, "am", &it, 1, err, sizeof(err)) == 0);
 	run_for(loop, 300);
@@ -208,6 +216,13 @@ START_TEST(test_alertmanager_fire_repost_resolve)
 		outbox_get_stats(ob, &st2);
 		ck_assert_uint_eq(st2.delivered, st.delivered);
 	}
+	/* and a restart after the resolve re-posts nothing */
+	outbox_free(ob);
+	ob = outbox_new(loop, a.dir, NULL, err, sizeof(err));
+	outbox_set_config(ob, cfg);
+	run_for(loop, 500);
+	outbox_get_stats(ob, &st);
+	ck_assert_uint_eq(st.delivered, 0);
 	free(path);
 	outbox_free(ob);
 	curlmux_shared_free();
