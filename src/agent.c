@@ -627,9 +627,18 @@ agent_log_summary(const struct agent *a)
 static void
 agent_outbox_start(struct agent *a)
 {
-	char	err[256];
+	struct outbox_limits	lim = {
+		OUTBOX_MAX_RECORDS, OUTBOX_MAX_BYTES, OUTBOX_BACKOFF_MIN_US,
+		OUTBOX_BACKOFF_MAX_US, OUTBOX_DELAY_NOTE_US
+	};
+	char			err[256];
 
-	a->outbox = outbox_new(a->loop, a->cfg->agent.state_dir, NULL, err,
+	/* Read at start only: a reload keeps the outbox as it is. */
+	if (a->cfg->agent.outbox_max_records > 0)
+		lim.max_records = (size_t)a->cfg->agent.outbox_max_records;
+	if (a->cfg->agent.outbox_max_bytes > 0)
+		lim.max_bytes = (size_t)a->cfg->agent.outbox_max_bytes;
+	a->outbox = outbox_new(a->loop, a->cfg->agent.state_dir, &lim, err,
 	    sizeof(err));
 	if (a->outbox == NULL) {
 		log_warnx("outbox", "cannot open the outbox: %s; alerts go to "

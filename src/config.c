@@ -83,7 +83,8 @@ static const char *const top_keys[] = {
 static const char *const include_top_keys[] = { "checks", NULL };
 static const char *const agent_keys[] = {
 	"name", "state_dir", "max_in_flight", "include", "log",
-	"log_facility", "log_level", "digest_threshold", "digest_window", NULL
+	"log_facility", "log_level", "digest_threshold", "digest_window",
+	"outbox_max_records", "outbox_max_bytes", NULL
 };
 static const char *const defaults_keys[] = {
 	"interval", "timeout", "ip_version", NULL
@@ -586,6 +587,11 @@ agent_parse(struct loader *ld, const config_setting_t *g)
 		a->digest_threshold = (int)n;
 	confread_duration(&ld->cr, g, "digest_window", false, 0, 3600000,
 	    &a->digest_window_ms);
+	/* The outbox's caps (outbox.h); 0 keeps its default. */
+	confread_int(&ld->cr, g, "outbox_max_records", false, 10, 10000000,
+	    &a->outbox_max_records);
+	confread_int(&ld->cr, g, "outbox_max_bytes", false, 65536,
+	    INT64_C(1) << 40, &a->outbox_max_bytes);
 	agent_include(ld, g);
 }
 

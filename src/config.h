@@ -64,6 +64,8 @@ struct agent_conf {
 	size_t			 ninclude;
 	int			 digest_threshold; /* alerts; see rules.h */
 	int64_t			 digest_window_ms; /* 0: no digest */
+	int64_t			 outbox_max_records; /* 0: OUTBOX_MAX_RECORDS */
+	int64_t			 outbox_max_bytes;   /* 0: OUTBOX_MAX_BYTES */
 };
 
 struct config {

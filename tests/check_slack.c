@@ -561,6 +561,31 @@ START_TEST(test_slack_template)
 }
 END_TEST
 
+START_TEST(test_outbox_caps_config)
+{
+	struct config_errors	 errs;
+	struct config		*cfg;
+	char			*path;
+
+	memset(&errs, 0, sizeof(errs));
+	path = testutil_write_file(testutil_tmpdir(), "c.conf", "agent = { "
+	    "outbox_max_records = 50; outbox_max_bytes = 100000; };\n");
+	cfg = config_load(path, &errs);
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_int_eq(cfg->agent.outbox_max_records, 50);
+	ck_assert_int_eq(cfg->agent.outbox_max_bytes, 100000);
+	config_unref(cfg);
+	free(path);
+	path = testutil_write_file(testutil_tmpdir(), "c.conf", "agent = { "
+	    "outbox_max_records = 5; };\n");
+	ck_assert_ptr_null(config_load(path, &errs));
+	ck_assert_ptr_nonnull(strstr(errs.lines[0], "c.conf:1: "
+	    "'outbox_max_records' must be between 10 and 10000000, got 5"));
+	config_errors_free(&errs);
+	free(path);
+}
+END_TEST
+
 static Suite *
 slack_suite(void)
 {
@@ -573,6 +598,7 @@ slack_suite(void)
 	tcase_add_test(tc, test_slack_test_channels_cli);
 	tcase_add_test(tc, test_slack_template);
 	tcase_add_test(tc, test_slack_digest_and_flapping);
+	tcase_add_test(tc, test_outbox_caps_config);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("answers");
 	tcase_set_timeout(tc, 15);
