@@ -83,7 +83,8 @@ syslog_parse_remote(const char *s, struct syslog_conf *sc)
 	if (colon == NULL || (size_t)(colon - s) >= sizeof(host))
 		return -1;
 	if (s[0] == '[')
-		snprintf(host, sizeof(host), "%.*s", (int)(colon - s - 1), s + 1);
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - s - 1),
+		    s + 1);
 	else
 		snprintf(host, sizeof(host), "%.*s", (int)(colon - s), s);
 	colon += s[0] == '[' ? 2 : 1;

@@ -411,8 +411,8 @@ ob_done(void *arg, enum channel_outcome o, int64_t retry_after,
 		c->attempts++;
 		c->limited = strncmp(detail, "HTTP 429", 8) == 0;
 		ob_retry_in(c, retry_after);
-		log_warnx("outbox", "channel \"%s\": send %d of the %s of %s/%s "
-		    "failed (%s); next try in %s, %zu waiting", c->name,
+		log_warnx("outbox", "channel \"%s\": send %d of the %s of "
+		    "%s/%s failed (%s); next try in %s, %zu waiting", c->name,
 		    c->attempts, notify_kind_str(r->items[0].kind),
 		    r->items[0].rule, r->items[0].check, detail,
 		    result_format_us(c->retry.due - loop_now(ob->loop), d,
@@ -954,8 +954,8 @@ outbox_sink_send(void *arg, const char *channel,
 		return;
 	}
 	if (outbox_put(ob, channel, items, n, err, sizeof(err)) == -1)
-		log_warnx("outbox", "the %s of %s/%s for channel \"%s\" is kept "
-		    "in memory only: %s (a restart now would lose it)",
+		log_warnx("outbox", "the %s of %s/%s for channel \"%s\" is "
+		    "kept in memory only: %s (a restart now would lose it)",
 		    notify_kind_str(items[0].kind), items[0].rule,
 		    items[0].check, channel, err);
 }
