@@ -38,6 +38,7 @@
 
 #include "agent.h"
 #include "alert.h"
+#include "channel.h"
 #include "config.h"
 #include "expo.h"
 #include "history.h"
@@ -45,6 +46,7 @@
 #include "loop.h"
 #include "metrics.h"
 #include "notify.h"
+#include "outbox.h"
 #include "pidfile.h"
 #include "priv.h"
 #include "sdnotify.h"
@@ -84,6 +86,8 @@ struct agent {
 	struct loop_timer		 tick;		/* alerts_tick, 1 s */
 	char				 save_err[256]; /* last one logged */
 	struct slo_table		*slo;
+	struct outbox			*outbox;	/* NULL: log only */
+	struct notify_sink		 sink;
 	int64_t				 slo_saved;	/* loop clock */
 	char				 slo_err[256];	/* last one logged */
 	/* ---- ops: what /metrics, /status.json and / show ---- */
@@ -136,6 +140,19 @@ agent_load(const char *path)
 		    path);
 	config_errors_free(&errs);
 	return cfg;
+}
+
+int
+agent_test_channels(const struct agent_options *opt)
+{
+	struct config	*cfg;
+	int		 rc;
+
+	if ((cfg = agent_load(opt->config_path)) == NULL)
+		return 2;
+	rc = channel_test_all(cfg, stdout);
+	config_unref(cfg);
+	return rc;
 }
 
 int
@@ -611,6 +628,7 @@ agent_view(void *arg, struct expo_view *v)
 	v->alerts = agent_alerts;
 	v->alerts_src = a;
 	v->slo = a->slo;
+	v->outbox = a->outbox;
 }
 
 /* Tells systemd state (sd_notify); logs a failure once per kind. */
@@ -717,6 +735,8 @@ agent_reload(struct agent *a)
 	sched_set_config(a->sched, cfg);
 	/* The old generation is still alive: removed alerts can be told. */
 	alerts_set_config(a->alerts, cfg, loop_wallclock());
+	if (a->outbox != NULL)
+		outbox_set_config(a->outbox, cfg);
 	config_unref(a->cfg);
 	a->cfg = cfg;
 	log_info("config", "config reloaded: %zu check%s", cfg->nchecks,
@@ -766,6 +786,37 @@ agent_log_summary(const struct agent *a)
 	    (double)st.lag.max / 1e3);
 }
 
+/*
+ * The outbox in state_dir; without it channels still get notifications,
+ * but only the log channel: better than nothing, and said loudly.
+ */
+static void
+agent_outbox_start(struct agent *a)
+{
+	struct outbox_limits	lim = {
+		OUTBOX_MAX_RECORDS, OUTBOX_MAX_BYTES, OUTBOX_BACKOFF_MIN_US,
+		OUTBOX_BACKOFF_MAX_US, OUTBOX_DELAY_NOTE_US
+	};
+	char			err[256];
+
+	/* Read at start only: a reload keeps the outbox as it is. */
+	if (a->cfg->agent.outbox_max_records > 0)
+		lim.max_records = (size_t)a->cfg->agent.outbox_max_records;
+	if (a->cfg->agent.outbox_max_bytes > 0)
+		lim.max_bytes = (size_t)a->cfg->agent.outbox_max_bytes;
+	a->outbox = outbox_new(a->loop, a->cfg->agent.state_dir, &lim, err,
+	    sizeof(err));
+	if (a->outbox == NULL) {
+		log_warnx("outbox", "cannot open the outbox: %s; alerts go to "
+		    "the log only (set agent.state_dir to a writable "
+		    "directory)", err);
+		return;
+	}
+	a->sink.send = outbox_sink_send;
+	a->sink.arg = a->outbox;
+	outbox_set_config(a->outbox, a->cfg);
+}
+
 /* Creates the loop, signals, resolver and scheduler; returns 0 or -1. */
 static int
 agent_start(struct agent *a)
@@ -792,7 +843,8 @@ agent_start(struct agent *a)
 	if (agent_ops_start(a) == -1)
 		return -1;
 	agent_states_rebuild(&a->states, NULL, a->cfg);
-	a->alerts = alerts_new(&notify_log_sink);
+	agent_outbox_start(a);
+	a->alerts = alerts_new(a->outbox != NULL ? &a->sink : &notify_log_sink);
 	a->slo = slo_table_new();
 	slo_table_set_config(a->slo, a->cfg);
 	agent_slo_restore(a);
@@ -862,6 +914,7 @@ agent_run(const struct agent_options *opt)
 	if (a.loop != NULL)
 		loop_timer_cancel(a.loop, &a.tick);
 	alerts_free(a.alerts);
+	outbox_free(a.outbox);
 	slo_table_free(a.slo);
 	curlmux_shared_free();
 	history_free(a.history);

@@ -22,6 +22,11 @@ struct agent_options {
 
 /* sonde -t: validate, print every error on stderr; returns 0 or 2. */
 int	agent_test_config(const struct agent_options *opt);
+/*
+ * sonde --test-channels: a test notification to every channel, the
+ * outcome printed per channel; returns 0 all delivered, 1 not, 2 config.
+ */
+int	agent_test_channels(const struct agent_options *opt);
 /* sonde --once: run the selected checks once; returns 0, 1 or 2. */
 int	agent_once(const struct agent_options *opt);
 /*

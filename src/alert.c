@@ -58,7 +58,7 @@ struct alert {
 
 struct alert_queued {
 	struct notify_item	 item;
-	uint32_t		 channels;	/* bit per rules_channels[] */
+	uint32_t		 channels;	/* bit per cfg->channel_names[] */
 };
 
 struct alerts {
@@ -272,8 +272,9 @@ alerts_held(const struct alerts *a, const struct alert *al, int64_t now,
 /* ---- notifications ------------------------------------------------------- */
 
 static uint32_t
-alerts_channel_mask(const struct rule_conf *rule)
+alerts_channel_mask(const struct alerts *a, const struct rule_conf *rule)
 {
+	char *const	*rules_channels = a->cfg->channel_names;
 	uint32_t	mask = 0;
 	size_t		i, j;
 
@@ -353,6 +354,7 @@ alerts_item(const struct alerts *a, const struct alert *al,
 static void
 alerts_flush(struct alerts *a)
 {
+	char *const		*rules_channels = a->cfg->channel_names;
 	struct notify_item	*items;
 	size_t			 i, j, n;
 
@@ -379,6 +381,7 @@ alerts_emit(struct alerts *a, const struct notify_item *it, uint32_t mask,
     int64_t now)
 {
 	const struct agent_conf	*ac = &a->cfg->agent;
+	char *const		*rules_channels = a->cfg->channel_names;
 	size_t			 j;
 
 	if (ac->digest_window_ms > 0) {
@@ -416,7 +419,7 @@ alerts_send(struct alerts *a, struct alert *al, enum notify_kind kind,
 		return false;
 	}
 	alerts_item(a, al, kind, now, note, &it);
-	alerts_emit(a, &it, alerts_channel_mask(al->rule), now);
+	alerts_emit(a, &it, alerts_channel_mask(a, al->rule), now);
 	return true;
 }
 

@@ -46,6 +46,7 @@
 #include "log.h"
 #include "probe.h"
 #include "rules.h"
+#include "channel.h"
 #include "slo.h"
 #include "xmalloc.h"
 
@@ -86,13 +87,14 @@ struct loader {
 };
 
 static const char *const top_keys[] = {
-	"agent", "defaults", "checks", "rules", "silences", "modules", NULL
+	"agent", "defaults", "checks", "rules", "silences", "modules",
+	"channels", NULL
 };
 static const char *const include_top_keys[] = { "checks", NULL };
 static const char *const agent_keys[] = {
 	"name", "state_dir", "max_in_flight", "include", "log",
 	"log_facility", "log_level", "digest_threshold", "digest_window",
-	"listen", "user", NULL
+	"listen", "user", "outbox_max_records", "outbox_max_bytes", NULL
 };
 static const char *const defaults_keys[] = {
 	"interval", "timeout", "ip_version", NULL
@@ -364,6 +366,7 @@ config_new(const char *path)
 	cfg->default_ip_family = AF_UNSPEC;
 	cfg->agent.digest_threshold = RULES_DEFAULT_DIGEST_THRESHOLD;
 	cfg->agent.digest_window_ms = RULES_DEFAULT_DIGEST_WINDOW_MS;
+	channel_conf_default(cfg);
 	return cfg;
 }
 
@@ -402,6 +405,7 @@ config_free(struct config *cfg)
 	rules_conf_free(cfg);
 	free(cfg->agent.listen);
 	free(cfg->agent.user);
+	channel_conf_free(cfg);
 	free(cfg->path);
 	free(cfg);
 }
@@ -704,6 +708,11 @@ agent_parse(struct loader *ld, const config_setting_t *g)
 		a->digest_threshold = (int)n;
 	confread_duration(&ld->cr, g, "digest_window", false, 0, 3600000,
 	    &a->digest_window_ms);
+	/* The outbox's caps (outbox.h); 0 keeps its default. */
+	confread_int(&ld->cr, g, "outbox_max_records", false, 10, 10000000,
+	    &a->outbox_max_records);
+	confread_int(&ld->cr, g, "outbox_max_bytes", false, 65536,
+	    INT64_C(1) << 40, &a->outbox_max_bytes);
 	agent_include(ld, g);
 }
 
@@ -1621,7 +1630,9 @@ main_key(struct loader *ld, const config_setting_t *s)
 	else if (strcmp(name, "modules") == 0) {
 		if (is_group(ld, s))
 			modules_parse(ld, s);
-	} else
+	} else if (strcmp(name, "channels") == 0)
+		;	/* read first, by load_main(): rules name them */
+	else
 		unknown_key(ld, s, top_keys);
 }
 
@@ -1639,6 +1650,8 @@ load_main(struct loader *ld, const char *path)
 		seen_add(ld, &st);
 		root = config_root_setting(&c);
 		defaults_preread(ld, root);
+		if ((s = config_setting_get_member(root, "channels")) != NULL)
+			channel_conf_parse(&ld->cr, s, ld->cfg);
 		for (i = 0; (s = config_setting_get_elem(root, i)) != NULL; i++)
 			main_key(ld, s);
 		includes_load(ld, root);

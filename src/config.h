@@ -22,6 +22,7 @@
 #define CONFIG_DEFAULT_TIMEOUT_MS	5000
 #define CONFIG_DEFAULT_MAX_IN_FLIGHT	256
 
+struct channel_conf;
 struct probe_ops;
 struct rule_conf;
 struct silence_conf;
@@ -84,6 +85,8 @@ struct agent_conf {
 	int64_t			 digest_window_ms; /* 0: no digest */
 	char			*listen;	/* "addr:port"; NULL or "": off */
 	char			*user;		/* drop to it; NULL: stay */
+	int64_t			 outbox_max_records; /* 0: OUTBOX_MAX_RECORDS */
+	int64_t			 outbox_max_bytes;   /* 0: OUTBOX_MAX_BYTES */
 };
 
 struct config {
@@ -103,6 +106,9 @@ struct config {
 	size_t			 nsilences;
 	struct config_module	*modules;	/* in file order */
 	size_t			 nmodules;
+	struct channel_conf	*channels;	/* alerts/channel.h */
+	size_t			 nchannels;
+	char			**channel_names; /* "log" first; NULL-ended */
 };
 
 /* Error lines collected during a load; each "file:line: message". */

@@ -25,6 +25,7 @@
 #include "expo.h"
 #include "hist.h"
 #include "history.h"
+#include "outbox.h"
 #include "slo.h"
 #include "probe.h"
 #include "result.h"
@@ -282,6 +283,48 @@ expo_lag(struct buf *b, const struct sched_stats *st)
 }
 
 /* sonde's own families: the agent, not the checks. */
+/* The outbox: what waits per channel, and what became of the rest. */
+static void
+expo_outbox(struct buf *b, const struct expo_view *v)
+{
+	static const char *const names[] = {
+		"sonde_outbox_delivered_total", "sonde_outbox_retries_total",
+		"sonde_outbox_rejected_total", "sonde_outbox_dropped_total"
+	};
+	static const char *const help[] = {
+		"Notifications the channels confirmed",
+		"Sends answered with retry later (timeout, 429, 5xx)",
+		"Notifications a channel refused (kept in outbox/rejected)",
+		"Notifications dropped because the outbox was full"
+	};
+	struct outbox_stats	st;
+	uint64_t		val[4];
+	char *const		*ch;
+	size_t			i;
+
+	expo_family(b, "sonde_outbox_pending", "gauge", "Notifications "
+	    "written to the outbox and not yet delivered, per channel");
+	if (v->outbox == NULL)
+		return;
+	for (ch = v->cfg->channel_names; ch != NULL && *ch != NULL; ch++) {
+		if (strcmp(*ch, "log") == 0)
+			continue;	/* written at once, never queued */
+		buf_puts(b, "sonde_outbox_pending{channel=\"");
+		buf_prom_escape(b, *ch);
+		buf_printf(b, "\"} %zu\n", outbox_pending(v->outbox, *ch));
+	}
+	outbox_get_stats(v->outbox, &st);
+	val[0] = st.delivered;
+	val[1] = st.retried;
+	val[2] = st.rejected;
+	val[3] = st.dropped;
+	for (i = 0; i < 4; i++) {
+		expo_family(b, names[i], "counter", help[i]);
+		buf_printf(b, "%s %llu\n", names[i],
+		    (unsigned long long)val[i]);
+	}
+}
+
 static void
 expo_agent(struct buf *b, const struct expo_view *v)
 {
@@ -291,8 +334,7 @@ expo_agent(struct buf *b, const struct expo_view *v)
 	    "agent: 1 per (rule, check), labelled with the current state");
 	if (v->alerts != NULL)
 		v->alerts(v->alerts_src, expo_alert_sample, b);
-	expo_family(b, "sonde_outbox_pending", "gauge", "Notifications "
-	    "waiting in the outbox, per channel (none configured yet)");
+	expo_outbox(b, v);
 	expo_lag(b, st);
 	expo_family(b, "sonde_probes_in_flight", "gauge",
 	    "Probes running now");

@@ -33,6 +33,7 @@ typedef void (*expo_alert_cb)(const struct expo_alert *alert, void *arg);
 /* Calls cb(alert, arg) for every alert the agent holds. */
 typedef void (*expo_alerts_fn)(void *src, expo_alert_cb cb, void *arg);
 
+struct outbox;
 struct slo_table;
 
 /* A read-only snapshot of the agent; every pointer borrowed for the call. */
@@ -49,6 +50,7 @@ struct expo_view {
 	expo_alerts_fn			 alerts;	/* NULL: none */
 	void				*alerts_src;
 	const struct slo_table		*slo;		/* NULL: none */
+	const struct outbox		*outbox;	/* NULL: log only */
 };
 
 /* The text format: Content-Type of expo_metrics() and expo_probe(). */

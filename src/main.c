@@ -49,14 +49,16 @@ enum main_mode {
 	MAIN_RUN,
 	MAIN_TEST,
 	MAIN_ONCE,
-	MAIN_SIGNAL
+	MAIN_SIGNAL,
+	MAIN_TEST_CHANNELS
 };
 
 /* Long-only options. */
 enum {
 	MAIN_OPT_ONCE = 256,
 	MAIN_OPT_CHECK,
-	MAIN_OPT_JSON
+	MAIN_OPT_JSON,
+	MAIN_OPT_TEST_CHANNELS
 };
 
 static const struct option main_long_options[] = {
@@ -66,6 +68,7 @@ static const struct option main_long_options[] = {
 	{ "once",	no_argument,		NULL,	MAIN_OPT_ONCE },
 	{ "check",	required_argument,	NULL,	MAIN_OPT_CHECK },
 	{ "json",	no_argument,		NULL,	MAIN_OPT_JSON },
+	{ "test-channels", no_argument,		NULL,	MAIN_OPT_TEST_CHANNELS },
 	{ "debug",	no_argument,		NULL,	'd' },
 	{ "signal",	required_argument,	NULL,	's' },
 	{ "version",	no_argument,		NULL,	'V' },
@@ -80,6 +83,7 @@ main_help(void)
 	    "       sonde -t [-c FILE]\n"
 	    "       sonde -s reload|stop [-c FILE]\n"
 	    "       sonde --once [-c FILE] [--check NAME]... [--json]\n"
+	    "       sonde --test-channels [-c FILE]\n"
 	    "       sonde report [-c FILE | --state-dir DIR] [--since 7d]\n"
 	    "                    [--check NAME]... [--json]\n"
 	    "       sonde --version | --help\n"
@@ -102,6 +106,10 @@ main_help(void)
 	    "not a table\n"
 	    "  -s, --signal SIG   reload or stop the agent running on FILE's "
 	    "state_dir\n"
+	    "      --test-channels\n"
+	    "                     send a test notification to every channel, "
+	    "print each\n"
+	    "                     outcome (exit 0: all delivered)\n"
 	    "  -d, --debug        log at debug level (every result)\n"
 
 	    "  -V, --version      print the version and the libraries' "
@@ -192,7 +200,7 @@ static int
 main_parse(int argc, char *argv[], struct agent_options *opt,
     enum main_mode *mode)
 {
-	bool	test = false, once = false;
+	bool	test = false, once = false, tchan = false;
 	int	c;
 
 	opterr = 0;	/* main_bad_option() says it, with our prefix */
@@ -221,6 +229,9 @@ main_parse(int argc, char *argv[], struct agent_options *opt,
 		case MAIN_OPT_ONCE:
 			once = true;
 			break;
+		case MAIN_OPT_TEST_CHANNELS:
+			tchan = true;
+			break;
 		case MAIN_OPT_CHECK:
 			opt->check_names = xreallocarray(opt->check_names,
 			    opt->ncheck_names + 1, sizeof(*opt->check_names));
@@ -241,6 +252,11 @@ main_parse(int argc, char *argv[], struct agent_options *opt,
 	}
 	*mode = test ? MAIN_TEST : once ? MAIN_ONCE : opt->signal != NULL ?
 	    MAIN_SIGNAL : MAIN_RUN;
+	if (tchan && (test || once || opt->signal != NULL))
+		return main_usage_error("--test-channels cannot be combined "
+		    "with -t, -s or --once");
+	if (tchan)
+		*mode = MAIN_TEST_CHANNELS;
 	return main_validate(argc, argv, opt, *mode, test, once);
 }
 
@@ -399,6 +415,9 @@ main(int argc, char *argv[])
 		break;
 	case MAIN_RUN:
 		rc = agent_run(&opt);
+		break;
+	case MAIN_TEST_CHANNELS:
+		rc = agent_test_channels(&opt);
 		break;
 	}
 done:

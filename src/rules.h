@@ -222,8 +222,6 @@ const char *rules_severity_str(enum rules_severity sev);
 #define RULES_SLO_TICKET_LONG_MS	(6 * 60 * 60000)
 #define RULES_SLO_TICKET_SHORT_MS	(30 * 60000)
 
-/* The channel names a rule may notify; "log" is always there. */
-extern const char *const rules_channels[];
 
 /*
  * Reads the rules list s into cfg (errors through cr); cross-checks wait

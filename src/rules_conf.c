@@ -32,7 +32,6 @@
 #define TIME_MAX_MS	(366 * 86400 * 1000LL)
 
 /* Channels exist as the channels issue lands them; "log" always does. */
-const char *const rules_channels[] = { "log", NULL };
 
 static const char *const rule_keys[] = {
 	"name", "checks", "labels", "when", "reasons", "metric", "above",
@@ -188,16 +187,16 @@ rc_percent(struct confread *cr, const config_setting_t *g, const char *key,
 
 /* "log, slack": the channel names, for messages. */
 static const char *
-rc_channel_list(void)
+rc_channel_list(const struct config *cfg)
 {
-	static char	buf[256];
+	static char	buf[1024];
 	size_t		i, off = 0;
 	int		w;
 
 	buf[0] = '\0';
-	for (i = 0; rules_channels[i] != NULL && off < sizeof(buf); i++) {
+	for (i = 0; cfg->channel_names[i] != NULL && off < sizeof(buf); i++) {
 		w = snprintf(buf + off, sizeof(buf) - off, "%s%s",
-		    i > 0 ? ", " : "", rules_channels[i]);
+		    i > 0 ? ", " : "", cfg->channel_names[i]);
 		if (w < 0)
 			break;
 		off += (size_t)w;
@@ -445,7 +444,7 @@ rc_debounce(struct confread *cr, const config_setting_t *g,
 
 static void
 rc_routing(struct confread *cr, const config_setting_t *g,
-    struct rule_conf *r)
+    struct rule_conf *r, const struct config *cfg)
 {
 	size_t	i;
 	int	sev;
@@ -460,10 +459,12 @@ rc_routing(struct confread *cr, const config_setting_t *g,
 		r->notify[r->nnotify++] = xstrdup("log");
 	}
 	for (i = 0; i < r->nnotify; i++)
-		if (rc_index(rules_channels, r->notify[i]) < 0)
+		if (rc_index((const char *const *)cfg->channel_names,
+		    r->notify[i]) < 0)
 			confread_error(cr, config_setting_get_member(g,
 			    "notify"), "unknown channel '%s' (configured "
-			    "channels: %s)", r->notify[i], rc_channel_list());
+			    "channels: %s)", r->notify[i],
+			    rc_channel_list(cfg));
 	rc_strings(cr, g, "depends_on", &r->depends_on, &r->ndepends);
 	r->flap_high = RULES_FLAP_HIGH;
 	r->flap_low = RULES_FLAP_LOW;
@@ -525,7 +526,7 @@ rule_parse(struct confread *cr, const config_setting_t *g,
 	rc_labels(cr, g, r);
 	rc_condition(cr, g, r);
 	rc_debounce(cr, g, r);
-	rc_routing(cr, g, r);
+	rc_routing(cr, g, r, cfg);
 }
 
 void

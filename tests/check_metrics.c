@@ -1056,6 +1056,47 @@ tcp_check(const char *name, int port)
 	    "\"127.0.0.1\"; port = %d; }", name, port);
 }
 
+/*
+ * A channel that is down: the firing notification waits in the outbox,
+ * and /metrics says how many wait for which channel.
+ */
+START_TEST(test_metrics_outbox_pending)
+{
+	const char	*dir = testutil_tmpdir();
+	struct daemon	 d;
+	struct buf	 b = { NULL, 0, 0 };
+	char		*conf, *text, *url, *want;
+	int		 port = testutil_closed_port();
+
+	url = xasprintf("http://127.0.0.1:%d/hook\n", testutil_closed_port());
+	free(testutil_write_file(dir, "slack.url", url));
+	text = xasprintf("agent: { name = \"t\"; listen = \"127.0.0.1:%d\"; "
+	    "state_dir = \"%s/state\"; };\n"
+	    "defaults: { interval = \"200ms\"; timeout = \"150ms\"; };\n"
+	    "channels = { slack = { webhook_url_file = \"%s/slack.url\"; }; };\n"
+	    "checks = ( { name = \"db\"; type = \"tcp\"; host = \"127.0.0.1\";"
+	    " port = %d; } );\n"
+	    "rules = ( { name = \"down\"; checks = [\"*\"]; when = \"failed\";"
+	    " fire_after = 2; notify = [\"slack\"]; } );\n", port, dir, dir,
+	    testutil_closed_port());
+	conf = testutil_write_file(dir, "sonde.conf", text);
+	daemon_start(&d, conf);
+	want = xasprintf("sonde_outbox_pending{channel=\"slack\"} 1\n");
+	scrape_until(port, want, &b);
+	ck_assert_ptr_nonnull(strstr(b.data, "\nsonde_outbox_retries_total "));
+	ck_assert_ptr_nonnull(strstr(b.data, "\nsonde_outbox_delivered_total "
+	    "0\n"));
+	promtool_check(b.data);
+	ck_assert_int_eq(daemon_stop(&d, SIGTERM, NULL), 0);
+	buf_free(&b);
+	free(d.err);
+	free(want);
+	free(conf);
+	free(text);
+	free(url);
+}
+END_TEST
+
 START_TEST(test_metrics_scrape_promtool)
 {
 	const char	*dir = testutil_tmpdir();
@@ -1085,6 +1126,11 @@ START_TEST(test_metrics_scrape_promtool)
 	    "state=\"firing\"} 1\n", &b);
 	ck_assert_ptr_nonnull(strstr(b.data, "sonde_alert_state{rule=\"down\","
 	    "check=\"up\",state=\"ok\"} 1\n"));
+	/* The outbox is there (state_dir is writable), with its counters. */
+	ck_assert_ptr_nonnull(strstr(b.data, "# TYPE sonde_outbox_pending "
+	    "gauge\n"));
+	ck_assert_ptr_nonnull(strstr(b.data, "\nsonde_outbox_delivered_total "
+	    "0\n"));
 	promtool_check(b.data);
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", port);
@@ -1821,6 +1867,7 @@ metrics_suite(void)
 	tc = tcase_create("server");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_metrics_scrape_promtool);
+	tcase_add_test(tc, test_metrics_outbox_pending);
 	tcase_add_test(tc, test_metrics_probe_endpoint);
 	tcase_add_test(tc, test_metrics_probe_kinds);
 	tcase_add_test(tc, test_metrics_probe_sigterm);

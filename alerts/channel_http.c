@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * channel_http: the HTTP POST that Slack, Opsgenie and Alertmanager
+ * channels share, on the loop through curlmux, and the classification of
+ * the answer into delivered / retry / rejected.
+ *
+ * It owns one transfer at a time per handle and the words of the detail
+ * ("HTTP 400: invalid_payload", "connect to hooks.slack.com failed:
+ * Connection refused").  It knows no service's format.  URLs are never
+ * put in a detail: a Slack webhook URL is its secret.
+ */
+#include "autoconf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "channel_http.h"
+#include "curlmux.h"
+#include "loop.h"
+#include "xmalloc.h"
+
+#define ANSWER_MAX	1024	/* of the body kept for the detail */
+
+struct chttp {
+	struct loop		*loop;
+	struct curlmux		*mux;
+	CURL			*easy;
+	struct curl_slist	*headers;
+	char			*body;
+	char			 answer[ANSWER_MAX];
+	size_t			 answerlen;
+	channel_done_cb		 cb;
+	void			*arg;
+};
+
+static size_t
+chttp_write(char *p, size_t size, size_t n, void *arg)
+{
+	struct chttp	*h = arg;
+	size_t		 len = size * n, room;
+
+	room = sizeof(h->answer) - 1 - h->answerlen;
+	if (len < room)
+		room = len;
+	memcpy(h->answer + h->answerlen, p, room);
+	h->answerlen += room;
+	h->answer[h->answerlen] = '\0';
+	return len;
+}
+
+static void
+chttp_free(struct chttp *h)
+{
+	if (h == NULL)
+		return;
+	curl_easy_cleanup(h->easy);
+	curl_slist_free_all(h->headers);
+	free(h->body);
+	free(h);
+}
+
+/* The answer's first line, printable, for a person. */
+static const char *
+chttp_answer_line(struct chttp *h)
+{
+	size_t	i;
+
+	h->answer[strcspn(h->answer, "\r\n")] = '\0';
+	for (i = 0; h->answer[i] != '\0'; i++)
+		if ((unsigned char)h->answer[i] < 0x20)
+			h->answer[i] = ' ';
+	return h->answer[0] != '\0' ? h->answer : "(empty body)";
+}
+
+static void
+chttp_done(CURL *easy, CURLcode rc, void *arg)
+{
+	struct chttp		*h = arg;
+	char			 detail[CHANNEL_DETAIL_MAX];
+	enum channel_outcome	 o;
+	long			 status = 0;
+	curl_off_t		 ra = 0;
+
+	if (rc != CURLE_OK) {
+		snprintf(detail, sizeof(detail), "no answer: %s",
+		    curl_easy_strerror(rc));
+		h->cb(h->arg, CHANNEL_RETRY, 0, detail);
+		chttp_free(h);
+		return;
+	}
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &ra);
+	if (status >= 200 && status < 300)
+		o = CHANNEL_DELIVERED;
+	else if (status == 429 || status == 408 || status >= 500)
+		o = CHANNEL_RETRY;
+	else
+		o = CHANNEL_REJECTED;
+	snprintf(detail, sizeof(detail), "HTTP %ld: %.200s", status,
+	    chttp_answer_line(h));
+	h->cb(h->arg, o, ra > 0 ? (int64_t)ra * 1000000 : 0, detail);
+	chttp_free(h);
+}
+
+static int
+chttp_setup(struct chttp *h, const char *url, const char *const *headers,
+    int64_t timeout_ms)
+{
+	size_t	i;
+	int	bad = 0;
+
+	h->headers = curl_slist_append(NULL, "Content-Type: application/json");
+	for (i = 0; headers != NULL && headers[i] != NULL; i++)
+		h->headers = curl_slist_append(h->headers, headers[i]);
+	bad |= curl_easy_setopt(h->easy, CURLOPT_URL, url);
+	bad |= curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, h->headers);
+	bad |= curl_easy_setopt(h->easy, CURLOPT_POSTFIELDS, h->body);
+	bad |= curl_easy_setopt(h->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	bad |= curl_easy_setopt(h->easy, CURLOPT_NOSIGNAL, 1L);
+	bad |= curl_easy_setopt(h->easy, CURLOPT_WRITEFUNCTION, chttp_write);
+	bad |= curl_easy_setopt(h->easy, CURLOPT_WRITEDATA, h);
+	bad |= curl_easy_setopt(h->easy, CURLOPT_USERAGENT,
+	    "sonde/" PACKAGE_VERSION);
+	bad |= curl_easy_setopt(h->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	return bad != 0 || h->headers == NULL ? -1 : 0;
+}
+
+void *
+channel_http_post(struct loop *loop, const char *url,
+    const char *const *headers, const char *body, int64_t timeout_ms,
+    channel_done_cb cb, void *arg, char *err, size_t errlen)
+{
+	struct chttp	*h;
+
+	h = xcalloc(1, sizeof(*h));
+	h->loop = loop;
+	h->cb = cb;
+	h->arg = arg;
+	h->body = xstrdup(body);
+	if ((h->mux = curlmux_shared(loop, err, errlen)) == NULL)
+		goto fail;
+	if ((h->easy = curl_easy_init()) == NULL ||
+	    chttp_setup(h, url, headers, timeout_ms) == -1) {
+		snprintf(err, errlen, "cannot set up the HTTP request");
+		goto fail;
+	}
+	if (curlmux_add(h->mux, h->easy, chttp_done, h, err, errlen) == -1)
+		goto fail;
+	return h;
+fail:
+	chttp_free(h);
+	return NULL;
+}
+
+void
+channel_http_cancel(void *handle)
+{
+	struct chttp	*h = handle;
+
+	if (h == NULL)
+		return;
+	curlmux_remove(h->mux, h->easy);
+	chttp_free(h);
+}
