@@ -418,30 +418,19 @@ teardown(void)
 static char *
 load(const char *fmt, ...)
 {
-	struct config_errors	 errs = { 0 };
-	va_list			 ap;
-	char			*keys, *text, *path, *out = xstrdup(""), *t;
-	size_t			 i;
+	va_list	 ap;
+	char	*keys, *text, *errs;
 
 	va_start(ap, fmt);
 	ck_assert_int_ne(vasprintf(&keys, fmt, ap), -1);
 	va_end(ap);
 	text = xasprintf("checks = (\n  { name = \"t\"; type = \"dns\";\n"
 	    "    interval = \"1m\"; timeout = \"1s\"; %s }\n);\n", keys);
-	path = testutil_write_file(dir, "sonde.conf", text);
 	config_unref(cfg);
-	cfg = config_load(path, &errs);
-	for (i = 0; i < errs.count; i++) {
-		t = xasprintf("%s%s%s", out, i == 0 ? "" : "\n",
-		    strstr(errs.lines[i], "sonde.conf:"));
-		free(out);
-		out = t;
-	}
-	config_errors_free(&errs);
+	cfg = testutil_config_text(dir, text, &errs);
 	free(keys);
 	free(text);
-	free(path);
-	return out;
+	return errs;
 }
 
 static const struct check_conf *
@@ -460,42 +449,17 @@ check_of(const char *fmt, ...)
 	return &cfg->checks[0];
 }
 
-struct outcome {
-	bool			 done;
-	struct probe_result	 result;
-};
-
 static void
-on_done(struct probe_run *run, void *arg)
+run_check(const struct check_conf *ck, struct testutil_outcome *o)
 {
-	struct outcome	*o = arg;
-
-	o->done = true;
-	o->result = run->result;
+	testutil_run_probe(lp, rs, ck, o);
 }
 
 static void
-run_check(const struct check_conf *ck, struct outcome *o)
+assert_result(const struct testutil_outcome *o, enum probe_status st,
+    const char *msg)
 {
-	struct probe_run	run;
-
-	memset(o, 0, sizeof(*o));
-	probe_run_init(&run, lp, rs, ck);
-	probe_run_start(&run, loop_time(lp) + ck->timeout_ms * 1000, on_done,
-	    o);
-	ck_assert(!o->done);
-	ck_assert_msg(testutil_run_until(lp, &o->done, ck->timeout_ms + 3000),
-	    "probe did not finish");
-	ck_assert_ptr_null(run.priv);
-}
-
-static void
-assert_result(const struct outcome *o, enum probe_status st, const char *msg)
-{
-	ck_assert_msg(o->result.status == st, "status %s, want %s (%s)",
-	    probe_status_str(o->result.status), probe_status_str(st),
-	    o->result.message);
-	ck_assert_str_eq(o->result.message, msg);
+	testutil_assert_result(&o->result, st, msg);
 }
 
 /* A check against knot: "server = 127.0.0.1:PORT;" plus keys. */
@@ -554,7 +518,7 @@ static const struct {
 START_TEST(test_dns_knot_every_type)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 
 	ck = knot_check("query = \"%s\"; record = \"%s\";",
 	    type_cases[_i].query, type_cases[_i].record);
@@ -573,7 +537,7 @@ END_TEST
 START_TEST(test_dns_knot_tcp)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 
 	ck = knot_check("query = \"example.test\"; record = \"MX\"; "
 	    "transport = \"tcp\"; expect = { min_answers = 2; };");
@@ -586,7 +550,7 @@ END_TEST
 START_TEST(test_dns_knot_nxdomain)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	char			 want[160];
 
 	ck = knot_check("query = \"nope.example.test\";");
@@ -609,7 +573,7 @@ END_TEST
 START_TEST(test_dns_knot_delegation)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	char			 want[200];
 
 	ck = knot_check("query = \"www.sub.example.test\"; recursion = false; "
@@ -690,7 +654,7 @@ static const struct {
 START_TEST(test_dns_knot_mismatch)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	char			 want[512], port[8];
 	const char		*at;
 
@@ -711,7 +675,7 @@ END_TEST
 START_TEST(test_dns_knot_expect_pass)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	double			 v;
 
 	ck = knot_check("query = \"example.test\"; record = \"MX\"; expect = {"
@@ -736,7 +700,7 @@ END_TEST
 START_TEST(test_dns_knot_json_and_metrics)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	json_t			*root, *dns;
 	json_error_t		 jerr;
 	double			 v;
@@ -779,7 +743,7 @@ END_TEST
 START_TEST(test_dns_knot_text_cut)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	char			*s;
 
 	ck = knot_check("query = \"many.example.test\"; expect = { "
@@ -801,7 +765,7 @@ END_TEST
 START_TEST(test_dns_knot_channel_reuse)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	int			 i;
 
 	ck = knot_check("query = \"www.example.test\";");
@@ -816,7 +780,7 @@ END_TEST
 START_TEST(test_dns_knot_second_server)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 
 	ck = check_of("server = [\"127.0.0.1:%d\", \"127.0.0.1:%d\"]; "
 	    "query = \"www.example.test\";", free_port(), knot_port);
@@ -830,7 +794,7 @@ END_TEST
 START_TEST(test_dns_knot_server_by_name)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	char			 spec[64];
 
 	snprintf(spec, sizeof(spec), "localhost:%d", knot_port);
@@ -848,7 +812,7 @@ END_TEST
 START_TEST(test_dns_servfail_refused)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	struct evil		 e;
 	char			 want[160];
 
@@ -873,7 +837,7 @@ END_TEST
 START_TEST(test_dns_recursion_flag)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	struct evil		 e;
 
 	evil_start(&e, lp, EVIL_REFUSED);
@@ -893,7 +857,7 @@ END_TEST
 START_TEST(test_dns_truncated_then_tcp)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	struct evil		 e;
 
 	evil_start(&e, lp, EVIL_TRUNCATE);
@@ -914,7 +878,7 @@ END_TEST
 START_TEST(test_dns_truncated_then_tcp_silent)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	struct evil		 e;
 	char			 want[160];
 
@@ -939,7 +903,7 @@ END_TEST
 START_TEST(test_dns_server_name_unresolved)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	struct evil		 e;
 	char			 servers[32], err[128];
 
@@ -961,7 +925,7 @@ END_TEST
 START_TEST(test_dns_wrong_id)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	struct evil		 e;
 	char			 want[80];
 
@@ -985,7 +949,7 @@ END_TEST
 START_TEST(test_dns_malformed_and_runt)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	struct evil		 e;
 	char			 want[160];
 
@@ -1010,7 +974,7 @@ END_TEST
 START_TEST(test_dns_silence)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	struct evil		 e;
 	char			 want[160];
 
@@ -1031,7 +995,7 @@ END_TEST
 START_TEST(test_dns_refused_port)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	char			 want[160];
 	int			 port = free_port();
 

@@ -506,10 +506,8 @@ teardown(void)
 static char *
 load(const char *fmt, ...)
 {
-	struct config_errors	 errs = { 0 };
-	va_list			 ap;
-	char			*keys, *text, *path, *out = xstrdup(""), *t;
-	size_t			 i;
+	va_list	 ap;
+	char	*keys, *text, *errs;
 
 	va_start(ap, fmt);
 	ck_assert_int_ne(vasprintf(&keys, fmt, ap), -1);
@@ -517,20 +515,11 @@ load(const char *fmt, ...)
 	text = xasprintf("checks = (\n  { name = \"t\"; type = \"http\";\n"
 	    "    interval = \"1m\"; %s\n    %s }\n);\n",
 	    strstr(keys, "timeout =") != NULL ? "" : "timeout = \"2s\";", keys);
-	path = testutil_write_file(dir, "sonde.conf", text);
 	config_unref(cfg);
-	cfg = config_load(path, &errs);
-	for (i = 0; i < errs.count; i++) {
-		t = xasprintf("%s%s%s", out, i == 0 ? "" : "\n",
-		    strstr(errs.lines[i], "sonde.conf:"));
-		free(out);
-		out = t;
-	}
-	config_errors_free(&errs);
+	cfg = testutil_config_text(dir, text, &errs);
 	free(keys);
 	free(text);
-	free(path);
-	return out;
+	return errs;
 }
 
 static const struct check_conf *
@@ -550,59 +539,23 @@ check_of(const char *fmt, ...)
 	return &cfg->checks[0];
 }
 
-struct outcome {
-	bool			 done;
-	struct probe_result	 result;
-	int64_t			 elapsed_ms;	/* real time, start to done */
-};
-
-static int64_t
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t	started_ms;
-
-static void
-on_done(struct probe_run *run, void *arg)
-{
-	struct outcome	*o = arg;
-
-	o->done = true;
-	o->result = run->result;
-	o->elapsed_ms = now_ms() - started_ms;
-}
-
 /*
  * Runs check once to completion; the probe's deadline is its timeout, and
  * it must end within it (plus scheduling slack).
  */
 static void
-run_check(const struct check_conf *ck, struct outcome *o)
+run_check(const struct check_conf *ck, struct testutil_outcome *o)
 {
-	struct probe_run	run;
-	char			err[128];
+	char	err[128];
 
-	memset(o, 0, sizeof(*o));
-	probe_run_init(&run, lp, rs, ck);
-	started_ms = now_ms();
-	probe_run_start(&run, loop_time(lp) + ck->timeout_ms * 1000, on_done,
-	    o);
-	ck_assert(!o->done);
-	ck_assert_msg(testutil_run_until(lp, &o->done, ck->timeout_ms + 3000),
-	    "probe did not finish");
-	ck_assert_ptr_null(run.priv);
+	testutil_run_probe(lp, rs, ck, o);
 	ck_assert_int_le(o->elapsed_ms, ck->timeout_ms + 250);
 	ck_assert_uint_eq(curlmux_count(curlmux_shared(lp, err,
 	    sizeof(err))), 0);
 }
 
 static void
-assert_status(const struct outcome *o, enum probe_status st)
+assert_status(const struct testutil_outcome *o, enum probe_status st)
 {
 	ck_assert_msg(o->result.status == st, "status %s, want %s (%s)",
 	    probe_status_str(o->result.status), probe_status_str(st),
@@ -611,7 +564,7 @@ assert_status(const struct outcome *o, enum probe_status st)
 
 /* The message contains every one of the NULL-terminated fragments. */
 static void
-assert_message(const struct outcome *o, ...)
+assert_message(const struct testutil_outcome *o, ...)
 {
 	va_list		 ap;
 	const char	*frag;
@@ -628,7 +581,7 @@ assert_message(const struct outcome *o, ...)
 START_TEST(test_http_ok)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	char			 url[128];
 
 	NEED_NGINX();
@@ -656,7 +609,7 @@ END_TEST
 
 START_TEST(test_http_status_mismatch)
 {
-	struct outcome	o;
+	struct testutil_outcome	o;
 
 	NEED_NGINX();
 	run_check(check_of("url = \"http://127.0.0.1:%d/503\";", ng.http), &o);
@@ -684,7 +637,7 @@ static const struct {
 
 START_TEST(test_http_status_table)
 {
-	struct outcome	o;
+	struct testutil_outcome	o;
 
 	NEED_NGINX();
 	run_check(check_of("url = \"http://127.0.0.1:%d%s\"; expect = { "
@@ -698,7 +651,7 @@ END_TEST
 
 START_TEST(test_http_body_match)
 {
-	struct outcome	o;
+	struct testutil_outcome	o;
 
 	NEED_NGINX();
 	run_check(check_of("url = \"http://127.0.0.1:%d/json\"; expect = { "
@@ -711,7 +664,7 @@ END_TEST
 
 START_TEST(test_http_body_mismatch)
 {
-	struct outcome	o;
+	struct testutil_outcome	o;
 
 	NEED_NGINX();
 	run_check(check_of("url = \"http://127.0.0.1:%d/json\"; expect = { "
@@ -728,7 +681,7 @@ END_TEST
 
 START_TEST(test_http_headers)
 {
-	struct outcome	o;
+	struct testutil_outcome	o;
 
 	NEED_NGINX();
 	run_check(check_of("url = \"http://127.0.0.1:%d/ok\"; expect = { "
@@ -749,7 +702,7 @@ END_TEST
 
 START_TEST(test_http_methods_and_body)
 {
-	struct outcome	o;
+	struct testutil_outcome	o;
 
 	NEED_NGINX();
 	run_check(check_of("url = \"http://127.0.0.1:%d/method\"; method = "
@@ -768,7 +721,7 @@ END_TEST
 
 START_TEST(test_http_auth_secrets)
 {
-	struct outcome	 o;
+	struct testutil_outcome	 o;
 	char		*pw;
 
 	NEED_NGINX();
@@ -794,7 +747,7 @@ END_TEST
 /* A Content-Length over max_body stops before the body is read. */
 START_TEST(test_http_body_too_large_known_length)
 {
-	struct outcome	o;
+	struct testutil_outcome	o;
 
 	NEED_NGINX();
 	run_check(check_of("url = \"http://127.0.0.1:%d/big\";", ng.http), &o);
@@ -811,7 +764,7 @@ END_TEST
 
 START_TEST(test_http_redirect_chain_followed)
 {
-	struct outcome	o;
+	struct testutil_outcome	o;
 	char		url[128];
 
 	NEED_NGINX();
@@ -833,7 +786,7 @@ END_TEST
 
 START_TEST(test_http_redirect_limit)
 {
-	struct outcome	o;
+	struct testutil_outcome	o;
 
 	NEED_NGINX();
 	run_check(check_of("url = \"http://127.0.0.1:%d/r3\"; "
@@ -847,7 +800,7 @@ END_TEST
 
 START_TEST(test_http_redirect_loop)
 {
-	struct outcome	o;
+	struct testutil_outcome	o;
 
 	NEED_NGINX();
 	run_check(check_of("url = \"http://127.0.0.1:%d/loop1\"; "
@@ -861,7 +814,7 @@ END_TEST
 /* Credentials go to the configured host only, not where it redirects. */
 START_TEST(test_http_redirect_drops_credentials)
 {
-	struct outcome	 o;
+	struct testutil_outcome	 o;
 	char		*pw;
 
 	NEED_NGINX();
@@ -880,7 +833,7 @@ END_TEST
 /* http to https, followed: the result describes the last hop. */
 START_TEST(test_http_redirect_to_https)
 {
-	struct outcome	o;
+	struct testutil_outcome	o;
 	char		url[128];
 
 	NEED_NGINX();
@@ -900,7 +853,7 @@ END_TEST
 
 START_TEST(test_https_ok_with_private_ca)
 {
-	struct outcome	o;
+	struct testutil_outcome	o;
 
 	NEED_NGINX();
 	run_check(check_of("url = \"https://localhost:%d/ok\"; ca_file = "
@@ -923,7 +876,7 @@ END_TEST
 
 START_TEST(test_https_untrusted)
 {
-	struct outcome	o;
+	struct testutil_outcome	o;
 
 	NEED_NGINX();
 	run_check(check_of("url = \"https://localhost:%d/ok\";", ng.https), &o);
@@ -936,7 +889,7 @@ END_TEST
 
 START_TEST(test_https_insecure_says_so)
 {
-	struct outcome	o;
+	struct testutil_outcome	o;
 
 	NEED_NGINX();
 	run_check(check_of("url = \"https://localhost:%d/ok\"; insecure = "
@@ -949,7 +902,7 @@ END_TEST
 
 START_TEST(test_https_expired)
 {
-	struct outcome	o;
+	struct testutil_outcome	o;
 
 	NEED_NGINX();
 	run_check(check_of("url = \"https://localhost:%d/ok\"; ca_file = "
@@ -962,7 +915,7 @@ END_TEST
 /* connect_to keeps the URL's host for SNI and the name check. */
 START_TEST(test_https_hostname_mismatch)
 {
-	struct outcome	o;
+	struct testutil_outcome	o;
 
 	NEED_NGINX();
 	run_check(check_of("url = \"https://wrong.example:%d/ok\"; ca_file = "
@@ -975,7 +928,7 @@ END_TEST
 
 START_TEST(test_https_server_name)
 {
-	struct outcome	o;
+	struct testutil_outcome	o;
 	char		want[64];
 
 	NEED_NGINX();
@@ -994,7 +947,7 @@ END_TEST
 
 START_TEST(test_https_client_certificate)
 {
-	struct outcome	o;
+	struct testutil_outcome	o;
 
 	NEED_NGINX();
 	run_check(check_of("url = \"https://localhost:%d/ok\"; ca_file = "
@@ -1010,7 +963,7 @@ END_TEST
 
 START_TEST(test_https_http2)
 {
-	struct outcome	o;
+	struct testutil_outcome	o;
 
 	NEED_NGINX();
 	run_check(check_of("url = \"https://localhost:%d/proto\"; ca_file = "
@@ -1029,7 +982,7 @@ END_TEST
 /* http_version = "2" on plain http speaks HTTP/2 at once (RFC 9113 §3.3). */
 START_TEST(test_http_h2c_prior_knowledge)
 {
-	struct outcome	o;
+	struct testutil_outcome	o;
 
 	NEED_NGINX();
 	run_check(check_of("url = \"http://127.0.0.1:%d/proto\"; http_version "
@@ -1043,7 +996,7 @@ END_TEST
 /* connect_to: the request still carries the URL's host (curl --connect-to). */
 START_TEST(test_http_connect_to_keeps_host)
 {
-	struct outcome	o;
+	struct testutil_outcome	o;
 
 	NEED_NGINX();
 	run_check(check_of("url = \"http://api.example.test:%d/host\"; "
@@ -1056,7 +1009,7 @@ END_TEST
 
 START_TEST(test_http_ipv6_loopback)
 {
-	struct outcome	o;
+	struct testutil_outcome	o;
 
 	NEED_NGINX();
 	ck_assert_msg(ng.http6 != 0, "no IPv6 on the loopback (::1)");
@@ -1075,7 +1028,7 @@ END_TEST
 START_TEST(test_http_never_answers)
 {
 	struct evil	e;
-	struct outcome	o;
+	struct testutil_outcome	o;
 
 	evil_start(&e, lp, EVIL_SILENT);
 	run_check(check_of("url = \"http://127.0.0.1:%d/\"; timeout = "
@@ -1092,7 +1045,7 @@ END_TEST
 START_TEST(test_http_drip)
 {
 	struct evil	e;
-	struct outcome	o;
+	struct testutil_outcome	o;
 
 	evil_start(&e, lp, EVIL_DRIP);
 	run_check(check_of("url = \"http://127.0.0.1:%d/\"; timeout = "
@@ -1108,7 +1061,7 @@ END_TEST
 START_TEST(test_http_endless_body)
 {
 	struct evil	e;
-	struct outcome	o;
+	struct testutil_outcome	o;
 
 	evil_start(&e, lp, EVIL_ENDLESS);
 	run_check(check_of("url = \"http://127.0.0.1:%d/\"; max_body = 65536;",
@@ -1124,7 +1077,7 @@ END_TEST
 START_TEST(test_http_garbage_status_line)
 {
 	struct evil	e;
-	struct outcome	o;
+	struct testutil_outcome	o;
 
 	evil_start(&e, lp, EVIL_GARBAGE);
 	run_check(check_of("url = \"http://127.0.0.1:%d/\";", e.port), &o);
@@ -1137,7 +1090,7 @@ END_TEST
 START_TEST(test_http_closes_at_once)
 {
 	struct evil	e;
-	struct outcome	o;
+	struct testutil_outcome	o;
 
 	evil_start(&e, lp, EVIL_CLOSE);
 	run_check(check_of("url = \"http://127.0.0.1:%d/\";", e.port), &o);
@@ -1149,7 +1102,7 @@ END_TEST
 
 START_TEST(test_http_refused)
 {
-	struct outcome	o;
+	struct testutil_outcome	o;
 	char		want[80];
 	int		port = testutil_closed_port();
 
@@ -1164,7 +1117,7 @@ END_TEST
 START_TEST(test_http_tls_to_plain_port)
 {
 	struct evil	e;
-	struct outcome	o;
+	struct testutil_outcome	o;
 
 	evil_start(&e, lp, EVIL_GARBAGE);
 	run_check(check_of("url = \"https://127.0.0.1:%d/\";", e.port), &o);
@@ -1176,7 +1129,7 @@ END_TEST
 /* connect_to names a literal of the wrong family: no lookup, a reason. */
 START_TEST(test_http_literal_wrong_family)
 {
-	struct outcome	o;
+	struct testutil_outcome	o;
 
 	run_check(check_of("url = \"http://example.test/\"; ip_version = "
 	    "\"4\"; connect_to = \"[::1]:80\";"), &o);
@@ -1189,7 +1142,7 @@ END_TEST
 
 START_TEST(test_http_resolve_failed)
 {
-	struct outcome	o;
+	struct testutil_outcome	o;
 
 	run_check(check_of("url = \"http://sonde-test.invalid/\";"), &o);
 	assert_status(&o, PROBE_RESOLVE_FAILED);
@@ -1201,7 +1154,7 @@ END_TEST
 START_TEST(test_http_proxy)
 {
 	struct evil	e;
-	struct outcome	o;
+	struct testutil_outcome	o;
 
 	evil_start(&e, lp, EVIL_PROXY);
 	run_check(check_of("url = \"http://origin.invalid/x\"; proxy = "
@@ -1218,7 +1171,7 @@ END_TEST
 START_TEST(test_http_closes_with_reset)
 {
 	struct evil	e;
-	struct outcome	o;
+	struct testutil_outcome	o;
 	int		i;
 
 	evil_start(&e, lp, EVIL_PROXY);
@@ -1236,7 +1189,7 @@ START_TEST(test_http_abort_releases_everything)
 {
 	struct evil		 e;
 	struct probe_run	 run;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	char			 err[64];
 	int			 i;
 
@@ -1244,7 +1197,7 @@ START_TEST(test_http_abort_releases_everything)
 	memset(&o, 0, sizeof(o));
 	probe_run_init(&run, lp, rs, check_of("url = \"http://127.0.0.1:%d/\";",
 	    e.port));
-	probe_run_start(&run, loop_time(lp) + 2000000, on_done, &o);
+	probe_run_start(&run, loop_time(lp) + 2000000, testutil_outcome_done, &o);
 	for (i = 0; i < 50 && e.nconns == 0; i++)
 		loop_run_once(lp, 10000);
 	ck_assert_int_eq(e.nconns, 1);

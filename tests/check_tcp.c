@@ -263,30 +263,19 @@ use_fake_dns(bool silent)
 static char *
 load(const char *fmt, ...)
 {
-	struct config_errors	 errs = { 0 };
-	va_list			 ap;
-	char			*keys, *text, *path, *out = xstrdup(""), *t;
-	size_t			 i;
+	va_list	 ap;
+	char	*keys, *text, *errs;
 
 	va_start(ap, fmt);
 	ck_assert_int_ne(vasprintf(&keys, fmt, ap), -1);
 	va_end(ap);
 	text = xasprintf("checks = (\n  { name = \"t\"; type = \"tcp\";\n"
 	    "    interval = \"1m\"; %s }\n);\n", keys);
-	path = testutil_write_file(dir, "sonde.conf", text);
 	config_unref(cfg);
-	cfg = config_load(path, &errs);
-	for (i = 0; i < errs.count; i++) {
-		t = xasprintf("%s%s%s", out, i == 0 ? "" : "\n",
-		    strstr(errs.lines[i], "sonde.conf:"));
-		free(out);
-		out = t;
-	}
-	config_errors_free(&errs);
+	cfg = testutil_config_text(dir, text, &errs);
 	free(keys);
 	free(text);
-	free(path);
-	return out;
+	return errs;
 }
 
 static const struct check_conf *
@@ -306,57 +295,18 @@ check_of(const char *fmt, ...)
 	return &cfg->checks[0];
 }
 
-struct outcome {
-	bool			 done;
-	struct probe_result	 result;
-	int64_t			 elapsed_ms;	/* real time, start to done */
-};
-
-static int64_t
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t		 started_ms;
-
-static void
-on_done(struct probe_run *run, void *arg)
-{
-	struct outcome	*o = arg;
-
-	o->done = true;
-	o->result = run->result;
-	o->elapsed_ms = now_ms() - started_ms;
-}
-
 /* Runs check once to completion; the probe's deadline is its timeout. */
 static void
-run_check(const struct check_conf *ck, struct outcome *o)
+run_check(const struct check_conf *ck, struct testutil_outcome *o)
 {
-	struct probe_run	run;
-
-	memset(o, 0, sizeof(*o));
-	probe_run_init(&run, lp, rs, ck);
-	started_ms = now_ms();
-	probe_run_start(&run, loop_time(lp) + ck->timeout_ms * 1000, on_done,
-	    o);
-	ck_assert(!o->done);
-	ck_assert_msg(testutil_run_until(lp, &o->done, ck->timeout_ms + 3000),
-	    "probe did not finish");
-	ck_assert_ptr_null(run.priv);
+	testutil_run_probe(lp, rs, ck, o);
 }
 
 static void
-assert_result(const struct outcome *o, enum probe_status st, const char *msg)
+assert_result(const struct testutil_outcome *o, enum probe_status st,
+    const char *msg)
 {
-	ck_assert_msg(o->result.status == st, "status %s, want %s (%s)",
-	    probe_status_str(o->result.status), probe_status_str(st),
-	    o->result.message);
-	ck_assert_str_eq(o->result.message, msg);
+	testutil_assert_result(&o->result, st, msg);
 }
 
 static int
@@ -378,7 +328,7 @@ open_fds(void)
 START_TEST(test_tcp_open_port)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	char			 want[64];
 	int			 lfd, port;
 
@@ -401,7 +351,7 @@ END_TEST
 START_TEST(test_tcp_refused)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	char			 want[80];
 	int			 port = testutil_closed_port();
 
@@ -421,7 +371,7 @@ START_TEST(test_tcp_accept_queue_full)
 {
 	const struct check_conf	*ck;
 	struct sockaddr_in	 sin;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	char			 want[80];
 	int			 lfd, port, fill[4], i;
 
@@ -453,7 +403,7 @@ START_TEST(test_tcp_emfile)
 {
 	const struct check_conf	*ck;
 	struct rlimit		 rl, low;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	int			 lfd, port, fd, dups[64], ndups = 0, i;
 
 	lfd = testutil_listen_tcp(AF_INET, 16, &port);
@@ -481,7 +431,7 @@ END_TEST
 START_TEST(test_tcp_banner_match)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	struct srv		 s;
 
 	srv_start(&s, lp, AF_INET, SRV_BANNER, "SSH-2.0-test\r\n");
@@ -498,7 +448,7 @@ END_TEST
 START_TEST(test_tcp_banner_mismatch)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	struct srv		 s;
 
 	srv_start(&s, lp, AF_INET, SRV_BANNER_CLOSE, "SSH-1.99-Foo");
@@ -515,7 +465,7 @@ END_TEST
 START_TEST(test_tcp_closed_without_reply)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	struct srv		 s;
 
 	srv_start(&s, lp, AF_INET, SRV_BANNER_CLOSE, NULL);
@@ -531,7 +481,7 @@ END_TEST
 START_TEST(test_tcp_send_expect_pong)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	struct srv		 s;
 
 	srv_start(&s, lp, AF_INET, SRV_PONG, NULL);
@@ -550,7 +500,7 @@ END_TEST
 START_TEST(test_tcp_send_without_expect)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	struct srv		 s;
 
 	srv_start(&s, lp, AF_INET, SRV_WATCH_CLOSE, NULL);
@@ -569,7 +519,7 @@ END_TEST
 START_TEST(test_tcp_endless_reply_hits_cap)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	struct srv		 s;
 
 	srv_start(&s, lp, AF_INET, SRV_FLOOD, NULL);
@@ -586,7 +536,7 @@ END_TEST
 START_TEST(test_tcp_regex_match_limit)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	struct srv		 s;
 	static char		 banner[65];
 
@@ -605,7 +555,7 @@ END_TEST
 START_TEST(test_tcp_no_reply_timeout)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	int			 lfd, port;
 
 	lfd = testutil_listen_tcp(AF_INET, 16, &port);	/* never answers */
@@ -625,7 +575,7 @@ END_TEST
 START_TEST(test_tcp_partial_reply_timeout)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	struct srv		 s;
 
 	srv_start(&s, lp, AF_INET, SRV_BANNER, "+PANG\r\n");
@@ -643,7 +593,7 @@ END_TEST
 START_TEST(test_tcp_nxdomain)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 
 	use_fake_dns(false);
 	ck = check_of("host = \"nonexistent.example\"; port = 80;");
@@ -660,7 +610,7 @@ END_TEST
 START_TEST(test_tcp_resolve_timeout)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 
 	use_fake_dns(true);
 	ck = check_of("host = \"slow.example\"; port = 80; "
@@ -676,7 +626,7 @@ END_TEST
 START_TEST(test_tcp_localhost_v4)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	char			 want[64];
 	int			 lfd, port;
 
@@ -713,7 +663,7 @@ have_ipv6_loopback(void)
 START_TEST(test_tcp_ipv6_loopback)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	struct srv		 s;
 	char			 want[64];
 
@@ -744,7 +694,7 @@ END_TEST
 START_TEST(test_tcp_close_reset_by_default)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	struct srv		 s;
 
 	srv_start(&s, lp, AF_INET, SRV_WATCH_CLOSE, "hello\r\n");
@@ -761,7 +711,7 @@ END_TEST
 START_TEST(test_tcp_close_graceful)
 {
 	const struct check_conf	*ck;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 	struct srv		 s;
 
 	srv_start(&s, lp, AF_INET, SRV_WATCH_CLOSE, "hello\r\n");
@@ -888,7 +838,7 @@ END_TEST
 START_TEST(test_tcp_literal_family_mismatch_at_run)
 {
 	struct check_conf	 copy;
-	struct outcome		 o;
+	struct testutil_outcome	 o;
 
 	/* A check whose family changed after load (defaults are per load). */
 	copy = *check_of("host = \"127.0.0.1\"; port = 1;");

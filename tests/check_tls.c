@@ -414,25 +414,14 @@ teardown(void)
 static char *
 load(const char *keys)
 {
-	struct config_errors	 errs = { 0 };
-	char			*text, *path, *out = xstrdup(""), *t;
-	size_t			 i;
+	char	*text, *errs;
 
 	text = xasprintf("checks = (\n  { name = \"t\"; type = \"tls\";\n"
 	    "    interval = \"1m\"; %s }\n);\n", keys);
-	path = testutil_write_file(dir, "sonde.conf", text);
 	config_unref(cfg);
-	cfg = config_load(path, &errs);
-	for (i = 0; i < errs.count; i++) {
-		t = xasprintf("%s%s%s", out, i == 0 ? "" : "\n",
-		    strstr(errs.lines[i], "sonde.conf:"));
-		free(out);
-		out = t;
-	}
-	config_errors_free(&errs);
+	cfg = testutil_config_text(dir, text, &errs);
 	free(text);
-	free(path);
-	return out;
+	return errs;
 }
 
 /* A check against a vhost: 127.0.0.1, server_name, the private root. */
@@ -457,44 +446,19 @@ check_of(int port, const char *fmt, ...)
 }
 
 static void
-on_done(struct probe_run *run, void *arg)
-{
-	struct probe_result	*res = arg;
-
-	*res = run->result;
-}
-
-static bool	 done_flag;
-
-static void
-on_done_flag(struct probe_run *run, void *arg)
-{
-	on_done(run, arg);
-	done_flag = true;
-}
-
-static void
 run_check(const struct check_conf *ck, struct probe_result *res)
 {
-	struct probe_run	run;
+	struct testutil_outcome	o;
 
-	done_flag = false;
-	probe_run_init(&run, lp, rs, ck);
-	probe_run_start(&run, loop_time(lp) + ck->timeout_ms * 1000,
-	    on_done_flag, res);
-	ck_assert_msg(testutil_run_until(lp, &done_flag, ck->timeout_ms +
-	    3000), "probe did not finish");
-	ck_assert_ptr_null(run.priv);
+	testutil_run_probe(lp, rs, ck, &o);
+	*res = o.result;
 }
 
 static void
 assert_result(const struct probe_result *res, enum probe_status st,
     const char *msg)
 {
-	ck_assert_msg(res->status == st, "status %s, want %s (%s)",
-	    probe_status_str(res->status), probe_status_str(st),
-	    res->message);
-	ck_assert_str_eq(res->message, msg);
+	testutil_assert_result(res, st, msg);
 }
 
 /* "2026-11-20" for made + off, as messages print dates. */

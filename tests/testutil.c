@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "log.h"
 #include "loop.h"
 #include "testutil.h"
@@ -269,4 +270,65 @@ testutil_run_cmd(char *const argv[], char **out, char **err, int timeout_ms)
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);
+}
+
+struct config *
+testutil_config_text(const char *dir, const char *text, char **errors)
+{
+	struct config_errors	 errs = { 0 };
+	struct config		*cfg;
+	char			*path, *out = xstrdup(""), *t;
+	const char		*line;
+	size_t			 i;
+
+	path = testutil_write_file(dir, "sonde.conf", text);
+	cfg = config_load(path, &errs);
+	for (i = 0; i < errs.count; i++) {
+		line = strstr(errs.lines[i], "sonde.conf:");
+		t = xasprintf("%s%s%s", out, i == 0 ? "" : "\n",
+		    line != NULL ? line : errs.lines[i]);
+		free(out);
+		out = t;
+	}
+	config_errors_free(&errs);
+	free(path);
+	*errors = out;
+	return cfg;
+}
+
+void
+testutil_outcome_done(struct probe_run *run, void *arg)
+{
+	struct testutil_outcome	*o = arg;
+
+	o->done = true;
+	o->result = run->result;
+	o->elapsed_ms = testutil_ms() - o->elapsed_ms;
+}
+
+void
+testutil_run_probe(struct loop *loop, struct resolver *resolver,
+    const struct check_conf *check, struct testutil_outcome *o)
+{
+	struct probe_run	run;
+
+	memset(o, 0, sizeof(*o));
+	probe_run_init(&run, loop, resolver, check);
+	o->elapsed_ms = testutil_ms();	/* the start, until done */
+	probe_run_start(&run, loop_time(loop) + check->timeout_ms * 1000,
+	    testutil_outcome_done, o);
+	ck_assert(!o->done);
+	ck_assert_msg(testutil_run_until(loop, &o->done,
+	    (int)check->timeout_ms + 3000), "probe did not finish");
+	ck_assert_ptr_null(run.priv);
+}
+
+void
+testutil_assert_result(const struct probe_result *res, enum probe_status st,
+    const char *msg)
+{
+	ck_assert_msg(res->status == st, "status %s, want %s (%s)",
+	    probe_status_str(res->status), probe_status_str(st),
+	    res->message);
+	ck_assert_str_eq(res->message, msg);
 }

@@ -11,7 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "probe.h"
+
+struct config;
 struct loop;
+struct resolver;
 
 /* A fake monotonic clock; install with testutil_fake_clock_install(). */
 struct testutil_clock {
@@ -60,5 +64,35 @@ bool	testutil_run_until(struct loop *loop, const bool *flag, int timeout_ms);
  */
 int	testutil_run_cmd(char *const argv[], char **out, char **err,
 	    int timeout_ms);
+
+/* One probe run's outcome, for the check kinds' suites. */
+struct testutil_outcome {
+	bool			 done;
+	struct probe_result	 result;
+	int64_t			 elapsed_ms;	/* real time, start to done */
+};
+
+/*
+ * Writes text to dir/sonde.conf and loads it.  Returns the config (NULL
+ * when it has errors) and sets *errors to a new string: the error lines
+ * joined by newlines, each from its "sonde.conf:" on ("" when none).
+ */
+struct config *testutil_config_text(const char *dir, const char *text,
+	    char **errors);
+/*
+ * Runs check once on loop with resolver, its deadline its timeout, to
+ * completion; asserts that it finished within timeout + 3 s of real time
+ * and released its state.
+ */
+void	testutil_run_probe(struct loop *loop, struct resolver *resolver,
+	    const struct check_conf *check, struct testutil_outcome *o);
+/*
+ * A probe_done_cb filling the struct testutil_outcome at arg (whose
+ * elapsed_ms held the start, in testutil's monotonic ms).
+ */
+void	testutil_outcome_done(struct probe_run *run, void *arg);
+/* Asserts res has status st and exactly the message msg. */
+void	testutil_assert_result(const struct probe_result *res,
+	    enum probe_status st, const char *msg);
 
 #endif /* SONDE_TESTUTIL_H */
