@@ -158,10 +158,14 @@ am_alert(const struct am_conf *ac, const struct channel_msg *msg,
 	    "endsAt", ends);
 	if (a == NULL)
 		return NULL;
-	/* sonde's labels first: a user's of the same name is dropped. */
+	/*
+	 * sonde's labels first: a user's of the same name is dropped.  An
+	 * empty value is no label to Prometheus: left out.
+	 */
 	lb = json_object_get(a, "labels");
 	for (i = 0; i < it->nlabels && i < NOTIFY_LABELS_MAX; i++)
-		if (json_object_get(lb, it->labels[i].key) == NULL)
+		if (it->labels[i].value[0] != '\0' &&
+		    json_object_get(lb, it->labels[i].key) == NULL)
 			json_object_set_new(lb, it->labels[i].key,
 			    json_string(it->labels[i].value));
 	if (notify_phase_text(it, ph, sizeof(ph))[0] != '\0')

@@ -171,7 +171,7 @@ static json_t *
 og_tags(const struct notify_item *it)
 {
 	char		 tag[OG_TAG_MAX + 1];
-	char		 kv[NOTIFY_LABEL_KEY_MAX + NOTIFY_LABEL_VALUE_MAX + 2];
+	char		 kv[sizeof(struct notify_label) + 2];
 	json_t		*tags;
 	unsigned int	 i;
 

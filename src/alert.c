@@ -50,7 +50,7 @@ struct alert {
 	char			*message;	/* owned; NULL while ok */
 	int64_t			 started;	/* the episode's first */
 	int			 status;	/* of the latest result */
-	int			 phase;		/* it failed in; LAST: none */
+	int			 phase;		/* failed in; LAST: none */
 	int64_t			 phase_us;	/* spent in phase */
 	unsigned int		 bad;		/* of the last transition */
 	unsigned int		 of;

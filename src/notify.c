@@ -60,7 +60,7 @@ notify_copy(char *dst, size_t size, const char *src)
 const char *
 notify_labels_join(const struct notify_item *it, char *buf, size_t len)
 {
-	char		 one[NOTIFY_LABEL_KEY_MAX + NOTIFY_LABEL_VALUE_MAX + 4];
+	char		 one[sizeof(struct notify_label) + 4];
 	size_t		 off = 0;
 	unsigned int	 i;
 

@@ -18,7 +18,7 @@
 #define NOTIFY_NAME_MAX		65	/* rule and check names, with NUL */
 #define NOTIFY_TEXT_MAX		256
 #define NOTIFY_LABELS_MAX	8	/* a check's first labels */
-#define NOTIFY_LABEL_KEY_MAX	48	/* with NUL; longer ones are cut */
+#define NOTIFY_LABEL_KEY_MAX	48	/* with NUL; longer ones cut */
 #define NOTIFY_LABEL_VALUE_MAX	128
 #define NOTIFY_PHASE_MAX	16
 

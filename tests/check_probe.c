@@ -88,7 +88,7 @@ static const struct {
 	enum probe_status	 status;
 	int64_t			 phase[PROBE_PHASE_LAST];
 	int64_t			 duration;
-	enum probe_phase	 want;		/* PROBE_PHASE_LAST: none */
+	enum probe_phase	 want;		/* PHASE_LAST: none */
 	int64_t			 want_us;
 } failing_cases[] = {
 	/* ok and internal name no phase, whatever was timed */
