@@ -4,7 +4,11 @@
  *
  * It owns the mapping of a notification onto POST /api/v2/alerts (a list
  * of postableAlert objects): labels alertname (the rule), check, agent,
- * severity; annotations summary, description, reason, target, failures;
+ * severity, then the check's own labels (one named like those four is
+ * left out: it must not change the alert's identity or routing; changing
+ * a check's labels makes it another alert to Alertmanager); annotations
+ * summary, description, reason, target, failures, failing_phase
+ * ("connect, 3.00s", when the result has one);
  * startsAt the episode's start; endsAt the resolve time, or, while firing,
  * now + 4 re-post intervals, so Alertmanager resolves an alert whose agent
  * went silent, but not one whose re-post was merely late.  Re-posting
@@ -133,6 +137,9 @@ am_alert(const struct am_conf *ac, const struct channel_msg *msg,
 	    msg->template };
 	char			summary[2 * NOTIFY_TEXT_MAX + 64], f[32];
 	char			starts[40], ends[40];
+	char			ph[64];
+	json_t			*a, *lb;
+	unsigned int		i;
 	bool			closed;
 
 	closed = it->kind == NOTIFY_RESOLVED || (it->kind == NOTIFY_STABLE &&
@@ -142,13 +149,29 @@ am_alert(const struct am_conf *ac, const struct channel_msg *msg,
 	am_time(it->since > 0 ? it->since : it->at, starts, sizeof(starts));
 	am_time(closed ? it->at : loop_wallclock() + 4 * ac->repost_ms * 1000,
 	    ends, sizeof(ends));
-	return json_pack("{s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s, "
+	a = json_pack("{s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s, "
 	    "s:s, s:s}, s:s, s:s}", "labels", "alertname", msg->test ?
 	    "sonde_test" : it->rule, "check", it->check, "agent", it->agent,
 	    "severity", it->severity, "annotations", "summary", summary,
 	    "description", it->message, "reason", it->reason, "target",
 	    it->target, "failures", f, "delay", msg->note, "startsAt", starts,
 	    "endsAt", ends);
+	if (a == NULL)
+		return NULL;
+	/*
+	 * sonde's labels first: a user's of the same name is dropped.  An
+	 * empty value is no label to Prometheus: left out.
+	 */
+	lb = json_object_get(a, "labels");
+	for (i = 0; i < it->nlabels && i < NOTIFY_LABELS_MAX; i++)
+		if (it->labels[i].value[0] != '\0' &&
+		    json_object_get(lb, it->labels[i].key) == NULL)
+			json_object_set_new(lb, it->labels[i].key,
+			    json_string(it->labels[i].value));
+	if (notify_phase_text(it, ph, sizeof(ph))[0] != '\0')
+		json_object_set_new(json_object_get(a, "annotations"),
+		    "failing_phase", json_string(ph));
+	return a;
 }
 
 static void

@@ -9,8 +9,11 @@
  * to ok, close it by alias (POST /v2/alerts/{alias}/close?identifierType=
  * alias).  message is at most 130 characters (the API truncates longer
  * ones); priority comes from the severity (critical P1, warning P3, info
- * P5 unless configured); tags are severity, rule and check; details
- * carry reason, target, failures and agent; entity is the target; source
+ * P5 unless configured); tags are severity, rule, check and "key:value"
+ * per label of the check (at most 20 tags of at most 50 characters, the
+ * API's limits: longer ones are cut on a UTF-8 boundary); details carry
+ * reason, target, failures, agent and failing_phase ("connect, 3.00s"),
+ * which the description repeats; entity is the target; source
  * the agent.  The API answers 202 Accepted (processed later): that is
  * `delivered`.  The key is sent as "Authorization: GenieKey ..." and read
  * from api_key_file or api_key_env.  region "us" (api.opsgenie.com) or
@@ -34,6 +37,8 @@
 #include "xmalloc.h"
 
 #define OG_MESSAGE_MAX	130	/* characters, per the API */
+#define OG_TAGS_MAX	20	/* per alert, per the API */
+#define OG_TAG_MAX	50	/* characters; bytes here, never more */
 
 struct opsgenie_conf {
 	char	*key;		/* secret */
@@ -161,6 +166,32 @@ og_message(const struct channel_msg *msg, char *buf, size_t buflen)
 	memcpy(buf + cut, "...", 4);
 }
 
+/* "k:v" per label after the severity, rule and check tags. */
+static json_t *
+og_tags(const struct notify_item *it)
+{
+	char		 tag[OG_TAG_MAX + 1];
+	char		 kv[sizeof(struct notify_label) + 2];
+	json_t		*tags;
+	unsigned int	 i;
+
+	tags = json_array();
+	json_array_append_new(tags, json_string(notify_copy(tag, sizeof(tag),
+	    it->severity)));
+	json_array_append_new(tags, json_string(notify_copy(tag, sizeof(tag),
+	    it->rule)));
+	json_array_append_new(tags, json_string(notify_copy(tag, sizeof(tag),
+	    it->check)));
+	for (i = 0; i < it->nlabels && json_array_size(tags) < OG_TAGS_MAX;
+	    i++) {
+		snprintf(kv, sizeof(kv), "%s:%s", it->labels[i].key,
+		    it->labels[i].value);
+		json_array_append_new(tags, json_string(notify_copy(tag,
+		    sizeof(tag), kv)));
+	}
+	return tags;
+}
+
 static json_t *
 og_create(const struct opsgenie_conf *oc, const struct channel_msg *msg,
     const char *alias)
@@ -168,22 +199,28 @@ og_create(const struct opsgenie_conf *oc, const struct channel_msg *msg,
 	const struct notify_item	*it = &msg->items[0];
 	char				 m[2 * NOTIFY_TEXT_MAX + 64];
 	char				 desc[4 * NOTIFY_TEXT_MAX], fails[32];
+	char				 ph[64], phl[80];
 	int				 sev;
 
 	og_message(msg, m, sizeof(m));
+	notify_phase_text(it, ph, sizeof(ph));
+	phl[0] = '\0';
+	if (ph[0] != '\0')
+		snprintf(phl, sizeof(phl), "\nfailing phase: %s", ph);
 	snprintf(desc, sizeof(desc), "%s\n\ncheck %s (%s) failed %u of the "
-	    "last %u results%s%s%s%s", it->message, it->check, it->target,
-	    it->bad, it->of, it->note[0] != '\0' ? "\n" : "", it->note,
+	    "last %u results%s%s%s%s%s", it->message, it->check, it->target,
+	    it->bad, it->of, phl, it->note[0] != '\0' ? "\n" : "", it->note,
 	    msg->note[0] != '\0' ? "\n" : "", msg->note);
 	snprintf(fails, sizeof(fails), "%u/%u", it->bad, it->of);
 	sev = strcmp(it->severity, "critical") == 0 ? 0 :
 	    strcmp(it->severity, "warning") == 0 ? 1 : 2;
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[s,s,s], "
-	    "s:{s:s, s:s, s:s, s:s, s:s}}", "message", m, "alias", alias,
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, "
+	    "s:{s:s, s:s, s:s, s:s, s:s, s:s}}", "message", m, "alias", alias,
 	    "description", desc, "priority", oc->priority[sev], "entity",
-	    it->target, "source", it->agent, "tags", it->severity, it->rule,
-	    it->check, "details", "reason", it->reason, "target", it->target,
-	    "failures", fails, "agent", it->agent, "state", it->state);
+	    it->target, "source", it->agent, "tags", og_tags(it),
+	    "details", "reason", it->reason, "target", it->target,
+	    "failures", fails, "agent", it->agent, "state", it->state,
+	    "failing_phase", ph);
 }
 
 static void *

@@ -4,8 +4,10 @@
  *
  * It owns the Slack message: a Block Kit body inside one attachment (so
  * the colour bar shows the severity) with a plain `text` fallback for
- * notifications and screen readers; fields check, target, reason,
- * failures in the window, since, agent; a resolved message says how long
+ * notifications and screen readers; fields check, target, reason, the
+ * failing phase with its time, failures in the window, since, agent and
+ * the check's labels (8 fields at most: Slack takes 10 per section); a
+ * resolved message says how long
  * the outage lasted; a digest lists its alerts.  JSON is built with
  * jansson.  Slack answers 200 "ok", 429 with Retry-After, or 4xx with an
  * error string (invalid_payload, channel_not_found, no_service, ...),
@@ -125,13 +127,16 @@ slack_color(const struct notify_item *it)
 static json_t *
 slack_fields(const struct notify_item *it)
 {
-	char	 buf[64], since[32];
+	char	 buf[64], since[32], lb[NOTIFY_TEXT_MAX];
 	json_t	*f;
 
 	f = json_array();
 	json_array_append_new(f, slack_field("Check", it->check));
 	json_array_append_new(f, slack_field("Target", it->target));
 	json_array_append_new(f, slack_field("Reason", it->reason));
+	if (it->phase[0] != '\0')
+		json_array_append_new(f, slack_field("Failing phase",
+		    notify_phase_text(it, buf, sizeof(buf))));
 	snprintf(buf, sizeof(buf), "%u of the last %u", it->bad, it->of);
 	json_array_append_new(f, slack_field("Failures", buf));
 	result_format_us(it->at - it->since, since, sizeof(since));
@@ -139,6 +144,9 @@ slack_fields(const struct notify_item *it)
 	    "outage lasted" : "for", since);
 	json_array_append_new(f, slack_field("Since", buf));
 	json_array_append_new(f, slack_field("Agent", it->agent));
+	if (it->nlabels > 0)
+		json_array_append_new(f, slack_field("Labels",
+		    notify_labels_join(it, lb, sizeof(lb))));
 	return f;
 }
 

@@ -195,6 +195,7 @@ channel_syslog_format(const struct channel_msg *msg, int facility,
 	const struct notify_item	*it = &msg->items[0];
 	char				 text[2 * NOTIFY_TEXT_MAX + 64];
 	char				 ts[96], host[256], id[160], f[32];
+	char				 lb[NOTIFY_TEXT_MAX];
 	size_t				 o;
 	int				 w;
 
@@ -221,6 +222,14 @@ channel_syslog_format(const struct channel_msg *msg, int facility,
 	o = syslog_param(buf, o, buflen, "target", it->target);
 	o = syslog_param(buf, o, buflen, "failed", f);
 	o = syslog_param(buf, o, buflen, "agent", it->agent);
+	if (it->phase[0] != '\0') {
+		o = syslog_param(buf, o, buflen, "phase", it->phase);
+		snprintf(f, sizeof(f), "%.3f", (double)it->phase_us / 1e6);
+		o = syslog_param(buf, o, buflen, "phase_seconds", f);
+	}
+	if (it->nlabels > 0)
+		o = syslog_param(buf, o, buflen, "labels",
+		    notify_labels_join(it, lb, sizeof(lb)));
 	if (msg->note[0] != '\0')
 		o = syslog_param(buf, o, buflen, "delay", msg->note);
 	if (o < buflen) {

@@ -111,6 +111,77 @@ probe_phase_str(enum probe_phase phase)
 }
 
 /* Returns the phase called name, or PROBE_PHASE_LAST. */
+/* The phase a reason code belongs to; PROBE_PHASE_LAST: none fixed. */
+static enum probe_phase
+probe_status_phase(enum probe_status status)
+{
+	switch (status) {
+	case PROBE_RESOLVE_FAILED:
+		return PROBE_PHASE_RESOLVE;
+	case PROBE_CONNECT_REFUSED:
+	case PROBE_CONNECT_TIMEOUT:
+	case PROBE_CONNECT_FAILED:
+		return PROBE_PHASE_CONNECT;
+	case PROBE_TLS_EXPIRED:
+	case PROBE_TLS_NOT_YET_VALID:
+	case PROBE_TLS_UNTRUSTED:
+	case PROBE_TLS_HOSTNAME_MISMATCH:
+	case PROBE_TLS_EXPIRING_SOON:
+	case PROBE_TLS_HANDSHAKE_FAILED:
+	case PROBE_TLS_VERSION:
+		return PROBE_PHASE_TLS;
+	case PROBE_DNS_NXDOMAIN:
+	case PROBE_DNS_SERVFAIL:
+	case PROBE_DNS_REFUSED:
+	case PROBE_DNS_TIMEOUT:
+	case PROBE_DNS_BAD_RESPONSE:
+	case PROBE_DNS_ANSWER_MISMATCH:
+		return PROBE_PHASE_REQUEST;
+	case PROBE_HTTP_STATUS:
+	case PROBE_HTTP_BODY_MISMATCH:
+	case PROBE_HTTP_HEADER_MISMATCH:
+	case PROBE_HTTP_TOO_MANY_REDIRECTS:
+	case PROBE_HTTP_PROTOCOL_ERROR:
+	case PROBE_TCP_EXPECT_MISMATCH:
+		return PROBE_PHASE_PROCESSING;
+	case PROBE_HTTP_BODY_TOO_LARGE:
+		return PROBE_PHASE_TRANSFER;
+	default:
+		return PROBE_PHASE_LAST;	/* ok, timeout, internal */
+	}
+}
+
+enum probe_phase
+probe_failing_phase(const struct probe_result *res, int64_t *us)
+{
+	enum probe_phase	 p = PROBE_PHASE_LAST;
+	int64_t			 t;
+	int			 i;
+
+	if (res->status == PROBE_TIMEOUT) {
+		/* The last phase that started: the last with a time. */
+		for (i = PROBE_PHASE_LAST - 1; i >= 0; i--)
+			if (res->phase[i] >= 0) {
+				p = (enum probe_phase)i;
+				break;
+			}
+	} else if (res->status != PROBE_OK)
+		p = probe_status_phase(res->status);
+	if (p == PROBE_PHASE_LAST || us == NULL)
+		return p;
+	if (res->phase[p] >= 0) {
+		*us = res->phase[p];
+		return p;
+	}
+	/* Kinds time a phase when it ends; a failed one has the rest. */
+	t = res->duration;
+	for (i = 0; i < PROBE_PHASE_LAST; i++)
+		if (res->phase[i] > 0)
+			t -= res->phase[i];
+	*us = t > 0 ? t : 0;
+	return p;
+}
+
 static enum probe_phase
 probe_phase_find(const char *name)
 {

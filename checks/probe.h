@@ -252,6 +252,18 @@ const struct probe_ops	*probe_find(const char *kind);
 const char		*probe_status_str(enum probe_status status);
 /* Returns the name of phase ("resolve"). */
 const char		*probe_phase_str(enum probe_phase phase);
+/*
+ * The phase a failed result failed in, for notifications: the phase its
+ * reason code belongs to (resolve_failed: resolve, connect_*: connect,
+ * tls_*: tls, dns_*: request, http_status and the mismatches: processing,
+ * http_body_too_large: transfer); for timeout the last phase with a
+ * recorded time.  *us (may be NULL) gets the time spent in it: its
+ * recorded time, or else the probe's time not accounted to other phases.
+ * Returns the phase, or PROBE_PHASE_LAST when none applies (ok, internal,
+ * a timeout before any phase was timed).
+ */
+enum probe_phase	 probe_failing_phase(const struct probe_result *res,
+			    int64_t *us);
 
 /*
  * Reads a metric of a result for rules: "duration" and "phase.<name>" (in

@@ -50,6 +50,8 @@ struct alert {
 	char			*message;	/* owned; NULL while ok */
 	int64_t			 started;	/* the episode's first */
 	int			 status;	/* of the latest result */
+	int			 phase;		/* failed in; LAST: none */
+	int64_t			 phase_us;	/* spent in phase */
 	unsigned int		 bad;		/* of the last transition */
 	unsigned int		 of;
 	bool			 told;		/* channels know it fires */
@@ -308,6 +310,29 @@ alerts_dependents(const struct alerts *a, const struct alert *parent,
 	}
 }
 
+/* The failing phase and the check's labels, into it. */
+static void
+alerts_item_facts(const struct alert *al, struct notify_item *it)
+{
+	const struct check_conf	*ck = al->check;
+	size_t			 i;
+
+	/* calloc'd alerts have phase 0: only a failed result's counts */
+	if (al->status != PROBE_OK && al->phase >= 0 &&
+	    al->phase < PROBE_PHASE_LAST) {
+		notify_copy(it->phase, sizeof(it->phase),
+		    probe_phase_str((enum probe_phase)al->phase));
+		it->phase_us = al->phase_us;
+	}
+	for (i = 0; i < ck->nlabels && i < NOTIFY_LABELS_MAX; i++) {
+		notify_copy(it->labels[i].key, sizeof(it->labels[i].key),
+		    ck->labels[i].key);
+		notify_copy(it->labels[i].value, sizeof(it->labels[i].value),
+		    ck->labels[i].value);
+	}
+	it->nlabels = (unsigned int)i;
+}
+
 static void
 alerts_item(const struct alerts *a, const struct alert *al,
     enum notify_kind kind, int64_t now, const char *note,
@@ -331,6 +356,7 @@ alerts_item(const struct alerts *a, const struct alert *al,
 	snprintf(it->message, sizeof(it->message), "%s",
 	    al->message != NULL ? al->message : "");
 	snprintf(it->note, sizeof(it->note), "%s", note != NULL ? note : "");
+	alerts_item_facts(al, it);
 	it->at = now;
 	/* Since when: the episode's start, not the last state change. */
 	it->since = al->started != 0 ? al->started : st->since;
@@ -748,6 +774,7 @@ alerts_result(struct alerts *a, const struct check_conf *check,
 		else if (al->rule->when == RULES_WHEN_SLO_BURN)
 			alerts_slo_input(a, al, now, &in);
 		al->status = res->status;
+		al->phase = (int)probe_failing_phase(res, &al->phase_us);
 		if (!rules_eval(al->rule, &al->st, &in, now, &tr)) {
 			/* The common case, a healthy alert, costs nothing. */
 			if (alerts_keeps_message(al))
@@ -913,6 +940,8 @@ alerts_set_config(struct alerts *a, const struct config *cfg, int64_t now)
 		a->v[i].st = o->st;
 		a->v[i].told = o->told;
 		a->v[i].status = o->status;
+		a->v[i].phase = o->phase;
+		a->v[i].phase_us = o->phase_us;
 		a->v[i].message = o->message;	/* moved */
 		o->message = NULL;
 		a->v[i].slo = o->slo;

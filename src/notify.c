@@ -5,7 +5,8 @@
  * This module owns how a notification reads in the log: one logfmt line
  * naming the alert (agent, rule/check), what happened, the reason and
  * message of the result behind it, how many of the last results failed
- * and since when; a digest is one line listing every alert it folds.  It
+ * and since when, the phase that failed and the check's labels; a digest
+ * is one line listing every alert it folds.  It
  * owns no routing (alert.c decides who hears what) and no retry: writing
  * a log line cannot fail in a way sonde could act on.
  */
@@ -37,6 +38,58 @@ notify_kind_str(enum notify_kind kind)
 	return kind < NOTIFY_KIND_LAST ? notify_kind_names[kind] : "?";
 }
 
+char *
+notify_copy(char *dst, size_t size, const char *src)
+{
+	size_t	n;
+
+	if (size == 0)
+		return dst;
+	n = strlen(src);
+	if (n >= size) {
+		n = size - 1;
+		/* Back off continuation bytes (10xxxxxx) and their lead. */
+		while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return dst;
+}
+
+const char *
+notify_labels_join(const struct notify_item *it, char *buf, size_t len)
+{
+	char		 one[sizeof(struct notify_label) + 4];
+	size_t		 off = 0;
+	unsigned int	 i;
+
+	if (len == 0)
+		return buf;
+	buf[0] = '\0';
+	for (i = 0; i < it->nlabels && i < NOTIFY_LABELS_MAX; i++) {
+		snprintf(one, sizeof(one), "%s%s=%s", i > 0 ? ", " : "",
+		    it->labels[i].key, it->labels[i].value);
+		notify_copy(buf + off, len - off, one);
+		off += strlen(buf + off);
+		if (off + 1 >= len)
+			break;
+	}
+	return buf;
+}
+
+const char *
+notify_phase_text(const struct notify_item *it, char *buf, size_t len)
+{
+	if (len == 0)
+		return buf;
+	buf[0] = '\0';
+	if (it->phase[0] != '\0')
+		snprintf(buf, len, "%s, %.2fs", it->phase,
+		    (double)it->phase_us / 1e6);
+	return buf;
+}
+
 static void
 notify_log_one(const struct notify_item *it)
 {
@@ -44,6 +97,7 @@ notify_log_one(const struct notify_item *it)
 	char	target[NOTIFY_TEXT_MAX + 8], msg[2 * NOTIFY_TEXT_MAX + 3];
 	char	note[2 * NOTIFY_TEXT_MAX + 3], deps[2 * NOTIFY_TEXT_MAX + 3];
 	char	raw[2 * NOTIFY_NAME_MAX + 2], since[32], slo[128], ex[32];
+	char	ph[64], lb[NOTIFY_TEXT_MAX], lbq[2 * NOTIFY_TEXT_MAX + 3];
 
 	snprintf(raw, sizeof(raw), "%s/%s", it->rule, it->check);
 	log_quote(raw, id, sizeof(id));
@@ -60,12 +114,19 @@ notify_log_one(const struct notify_item *it)
 		    it->exhausted_in < 0 ? "never" : result_format_us(
 		    it->exhausted_in, ex, sizeof(ex)), it->burn_long,
 		    it->burn_short);
+	ph[0] = '\0';
+	if (it->phase[0] != '\0')
+		snprintf(ph, sizeof(ph), " phase=%s phase_seconds=%.3f",
+		    it->phase, (double)it->phase_us / 1e6);
+	notify_labels_join(it, lb, sizeof(lb));
+	log_quote(lb, lbq, sizeof(lbq));
 	log_event("notify", "channel=log notification=%s alert=%s state=%s "
 	    "severity=%s agent=%s target=%s reason=%s message=%s "
-	    "failed=%u/%u for=%s%s%s%s%s%s", notify_kind_str(it->kind), id,
-	    it->state, it->severity, agent, target,
+	    "failed=%u/%u for=%s%s%s%s%s%s%s%s%s", notify_kind_str(it->kind),
+	    id, it->state, it->severity, agent, target,
 	    it->reason[0] != '\0' ? it->reason : "none", msg, it->bad, it->of,
-	    since, it->note[0] != '\0' ? " note=" : "",
+	    since, ph, lb[0] != '\0' ? " labels=" : "",
+	    lb[0] != '\0' ? lbq : "", it->note[0] != '\0' ? " note=" : "",
 	    it->note[0] != '\0' ? note : "",
 	    it->dependents[0] != '\0' ? " held=" : "",
 	    it->dependents[0] != '\0' ? deps : "", slo);

@@ -17,6 +17,16 @@
 
 #define NOTIFY_NAME_MAX		65	/* rule and check names, with NUL */
 #define NOTIFY_TEXT_MAX		256
+#define NOTIFY_LABELS_MAX	8	/* a check's first labels */
+#define NOTIFY_LABEL_KEY_MAX	48	/* with NUL; longer ones cut */
+#define NOTIFY_LABEL_VALUE_MAX	128
+#define NOTIFY_PHASE_MAX	16
+
+/* One of the check's labels, cut to fit (never inside a UTF-8 character). */
+struct notify_label {
+	char		 key[NOTIFY_LABEL_KEY_MAX];
+	char		 value[NOTIFY_LABEL_VALUE_MAX];
+};
 
 enum notify_kind {
 	NOTIFY_FIRING,
@@ -50,6 +60,16 @@ struct notify_item {
 	int64_t		 exhausted_in;	/* µs at the current rate; -1: never */
 	double		 burn_long;	/* burn rate over the long window */
 	double		 burn_short;
+	/*
+	 * The phase the result behind it failed in ("connect"; "": none, as
+	 * for ok or internal) and the µs the probe spent in it, from
+	 * probe_failing_phase().
+	 */
+	char		 phase[NOTIFY_PHASE_MAX];
+	int64_t		 phase_us;
+	/* The check's labels in config order; the first NOTIFY_LABELS_MAX. */
+	unsigned int	 nlabels;
+	struct notify_label labels[NOTIFY_LABELS_MAX];
 };
 
 /*
@@ -64,6 +84,23 @@ struct notify_sink {
 
 /* Returns "firing", "resolved"... */
 const char	*notify_kind_str(enum notify_kind kind);
+/*
+ * Copies src into dst (size bytes), cut when longer at a UTF-8 character
+ * boundary.  Returns dst.
+ */
+char		*notify_copy(char *dst, size_t size, const char *src);
+/*
+ * Writes it's labels as "k=v, k=v" into buf (always terminated, cut at a
+ * character boundary).  Returns buf.
+ */
+const char	*notify_labels_join(const struct notify_item *it, char *buf,
+		    size_t len);
+/*
+ * Writes the failing phase as people read it, "connect, 3.00s", into buf
+ * ("" when the item has none).  Returns buf.
+ */
+const char	*notify_phase_text(const struct notify_item *it, char *buf,
+		    size_t len);
 /* The log channel: one logfmt line per item, or one per digest. */
 void		 notify_log(const struct notify_item *items, size_t n);
 /* A sink that sends every channel's items to notify_log(). */

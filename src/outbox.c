@@ -100,6 +100,29 @@ static void	ob_track(struct outbox *, const struct obchan *,
 
 /* ---- records as JSON ----------------------------------------------------- */
 
+/*
+ * The failing phase and the labels, present only when the item has them:
+ * "phase": {"name": "connect", "us": 3000000}, "labels": [["k", "v"]...]
+ * (an array, so the config's order survives).
+ */
+static void
+ob_item_facts_json(const struct notify_item *it, json_t *o)
+{
+	json_t		*arr;
+	unsigned int	 i;
+
+	if (it->phase[0] != '\0')
+		json_object_set_new(o, "phase", json_pack("{s:s, s:I}", "name",
+		    it->phase, "us", (json_int_t)it->phase_us));
+	if (it->nlabels == 0)
+		return;
+	arr = json_array();
+	for (i = 0; i < it->nlabels && i < NOTIFY_LABELS_MAX; i++)
+		json_array_append_new(arr, json_pack("[s, s]",
+		    it->labels[i].key, it->labels[i].value));
+	json_object_set_new(o, "labels", arr);
+}
+
 static json_t *
 ob_item_json(const struct notify_item *it)
 {
@@ -118,6 +141,8 @@ ob_item_json(const struct notify_item *it)
 		    "budget_left", it->budget_left, "exhausted_in",
 		    (json_int_t)it->exhausted_in, "burn_long", it->burn_long,
 		    "burn_short", it->burn_short));
+	if (o != NULL)
+		ob_item_facts_json(it, o);
 	return o;
 }
 
@@ -150,6 +175,39 @@ ob_str(json_t *o, const char *key, char *dst, size_t dstlen)
 		return false;
 	snprintf(dst, dstlen, "%s", json_string_value(v));
 	return true;
+}
+
+/*
+ * Reads what ob_item_facts_json() wrote.  Both are optional: records of
+ * a sonde before them have neither; a malformed one is dropped, not the
+ * item.
+ */
+static void
+ob_item_facts_parse(json_t *o, struct notify_item *it)
+{
+	json_t		*ph, *arr, *pair;
+	const char	*name, *k, *v;
+	json_int_t	 us = 0;
+	size_t		 i;
+
+	ph = json_object_get(o, "phase");
+	if (ph != NULL && json_unpack(ph, "{s:s, s?I}", "name", &name, "us",
+	    &us) == 0 && us >= 0) {
+		notify_copy(it->phase, sizeof(it->phase), name);
+		it->phase_us = us;
+	}
+	arr = json_object_get(o, "labels");
+	json_array_foreach(arr, i, pair) {
+		if (it->nlabels >= NOTIFY_LABELS_MAX)
+			break;
+		if (json_unpack(pair, "[s, s]", &k, &v) != 0)
+			continue;
+		notify_copy(it->labels[it->nlabels].key,
+		    sizeof(it->labels[0].key), k);
+		notify_copy(it->labels[it->nlabels].value,
+		    sizeof(it->labels[0].value), v);
+		it->nlabels++;
+	}
 }
 
 static int
@@ -196,6 +254,7 @@ ob_item_parse(json_t *o, struct notify_item *it)
 		    &it->burn_long, "burn_short", &it->burn_short);
 		it->exhausted_in = ex;
 	}
+	ob_item_facts_parse(o, it);
 	return 0;
 }
 

@@ -191,6 +191,91 @@ START_TEST(test_alert_lifecycle_lines_and_notifications)
 }
 END_TEST
 
+/*
+ * A notification carries the phase the triggering result failed in, with
+ * its time, and the check's labels (the first 8, cut to fit); the log
+ * channel's line says both.
+ */
+START_TEST(test_alert_failing_phase_and_labels)
+{
+	const struct check_conf	*ck;
+	struct probe_result	 res;
+	struct fx		 f;
+	const char		*log;
+	char			 text[2048], big[201];
+
+	memset(big, 'v', 200);
+	big[200] = '\0';
+	snprintf(text, sizeof(text), "checks = (\n"
+	    "  { name = \"api\"; type = \"tcp\"; host = \"127.0.0.1\"; "
+	    "port = 1; interval = \"10s\"; labels = { env = \"prod\"; "
+	    "team = \"db\"; l3 = \"3\"; l4 = \"4\"; l5 = \"5\"; l6 = \"6\"; "
+	    "l7 = \"7\"; big = \"%s\"; l9 = \"9\"; }; }\n);\n"
+	    "rules = ( { name = \"down\"; fire_after = 1; "
+	    "resolve_after = 1; } );\n", big);
+	fx_init(&f, text);
+	ck = config_find_check(f.cfg, "api");
+	probe_result_init(&res);
+	probe_result_set(&res, PROBE_CONNECT_TIMEOUT, "connect timed out");
+	res.phase[PROBE_PHASE_RESOLVE] = 200;
+	res.duration = 3000200;
+	alerts_result(f.a, ck, &res, T0);
+	ck_assert_uint_eq(nrecs, 1);
+	ck_assert_str_eq(recs[0].item.phase, "connect");
+	ck_assert_int_eq(recs[0].item.phase_us, 3000000);
+	ck_assert_uint_eq(recs[0].item.nlabels, 8);	/* l9 is left out */
+	ck_assert_str_eq(recs[0].item.labels[7].key, "big");
+	ck_assert_uint_eq(strlen(recs[0].item.labels[7].value),
+	    NOTIFY_LABEL_VALUE_MAX - 1);
+	testutil_log_capture_start();
+	notify_log(&recs[0].item, 1);
+	log = testutil_log_captured();
+	ck_assert_msg(strstr(log, " phase=connect phase_seconds=3.000 "
+	    "labels=\"env=prod, team=db, l3=3, ") != NULL, "%s", log);
+	testutil_log_capture_stop();
+	/* resolved: an ok result failed in no phase; labels stay */
+	probe_result_init(&res);
+	res.duration = 100;
+	alerts_result(f.a, ck, &res, T0 + 10 * SEC);
+	ck_assert_str_eq(rec_str(1), "resolved down/api");
+	ck_assert_str_eq(recs[1].item.phase, "");
+	ck_assert_uint_eq(recs[1].item.nlabels, 8);
+	testutil_log_capture_start();
+	notify_log(&recs[1].item, 1);
+	log = testutil_log_captured();
+	ck_assert_msg(strstr(log, "phase=") == NULL, "%s", log);
+	testutil_log_capture_stop();
+	fx_free(&f);
+}
+END_TEST
+
+/* A timeout failed in the last phase that started. */
+START_TEST(test_alert_failing_phase_timeout)
+{
+	const struct check_conf	*ck;
+	struct probe_result	 res;
+	struct fx		 f;
+	int			 i;
+
+	fx_init(&f, "checks = (\n" TCP("api", 1) "\n);\n"
+	    "rules = ( { name = \"down\"; fire_after = 1; } );\n");
+	ck = config_find_check(f.cfg, "api");
+	for (i = 0; i < 2; i++) {
+		probe_result_init(&res);
+		probe_result_set(&res, PROBE_TIMEOUT, "timed out");
+		res.phase[PROBE_PHASE_RESOLVE] = 100;
+		res.phase[PROBE_PHASE_CONNECT] = 250;
+		res.duration = 5000000;
+		alerts_result(f.a, ck, &res, T0 + 10 * i * SEC);
+	}
+	ck_assert_uint_eq(nrecs, 1);
+	ck_assert_str_eq(recs[0].item.phase, "connect");
+	ck_assert_int_eq(recs[0].item.phase_us, 250);
+	ck_assert_uint_eq(recs[0].item.nlabels, 0);
+	fx_free(&f);
+}
+END_TEST
+
 START_TEST(test_alert_metric_message)
 {
 	struct fx		 f;
@@ -874,6 +959,8 @@ alert_suite(void)
 
 	tc = tcase_create("lifecycle");
 	tcase_add_test(tc, test_alert_lifecycle_lines_and_notifications);
+	tcase_add_test(tc, test_alert_failing_phase_and_labels);
+	tcase_add_test(tc, test_alert_failing_phase_timeout);
 	tcase_add_test(tc, test_alert_metric_message);
 	tcase_add_test(tc, test_alert_flapping_once_then_stable);
 	suite_add_tcase(s, tc);

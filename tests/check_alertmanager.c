@@ -140,6 +140,18 @@ item(enum notify_kind kind)
 	it.since = it.at - 60000000;
 	it.bad = 3;
 	it.of = 5;
+	if (kind == NOTIFY_FIRING) {
+		snprintf(it.phase, sizeof(it.phase), "connect");
+		it.phase_us = 3000000;
+	}
+	/* a label named like one of sonde's must not replace it */
+	it.nlabels = 3;
+	snprintf(it.labels[0].key, sizeof(it.labels[0].key), "env");
+	snprintf(it.labels[0].value, sizeof(it.labels[0].value), "prod");
+	snprintf(it.labels[1].key, sizeof(it.labels[1].key), "severity");
+	snprintf(it.labels[1].value, sizeof(it.labels[1].value), "lowly");
+	snprintf(it.labels[2].key, sizeof(it.labels[2].key), "alertname");
+	snprintf(it.labels[2].value, sizeof(it.labels[2].value), "hijack");
 	return it;
 }
 
@@ -191,6 +203,11 @@ START_TEST(test_alertmanager_fire_repost_resolve)
 	    got);
 	ck_assert_msg(strstr(got, "\"state\":\"active\"") != NULL, "%s", got);
 	ck_assert_msg(strstr(got, "got 503, expected 200") != NULL, "%s", got);
+	ck_assert_msg(strstr(got, "\"env\":\"prod\"") != NULL, "%s", got);
+	ck_assert_msg(strstr(got, "lowly") == NULL && strstr(got, "hijack") ==
+	    NULL, "a check label replaced sonde's: %s", got);
+	ck_assert_msg(strstr(got, "\"failing_phase\":\"connect, 3.00s\"") !=
+	    NULL, "%s", got);
 	free(got);
 	/* a restart goes on re-posting what fires (outbox/firing.json) */
 	outbox_free(ob);

@@ -51,6 +51,10 @@ og_create_verdict(const char *body)
 	json_array_foreach(json_object_get(root, "tags"), i, v)
 		if (!json_is_string(v))
 			why = "a tag is not a string";
+		else if (json_string_length(v) > 50)
+			why = "a tag is over 50 characters";
+	if (json_array_size(json_object_get(root, "tags")) > 20)
+		why = "over 20 tags";
 	if (!json_is_object(json_object_get(root, "details")))
 		why = "details is not an object";
 	json_decref(root);
@@ -197,6 +201,50 @@ START_TEST(test_opsgenie_create_and_close_by_alias)
 }
 END_TEST
 
+/*
+ * The failing phase reaches details and description; each label is a
+ * "k:v" tag, a long one cut within 50 bytes on a UTF-8 boundary.
+ */
+START_TEST(test_opsgenie_phase_and_label_tags)
+{
+	static const struct recsrv_answer	ok[] = { { 202, "",
+	    "{\"result\":\"Request will be processed\"}" } };
+	struct recsrv				s;
+	struct rig				r;
+	struct notify_item			it;
+	char					err[256], want[128];
+	size_t					i;
+
+	recsrv_start(&s, ok, 1, og_check);
+	rig_start(&r, s.port);
+	it = item(NOTIFY_FIRING, "api", "critical");
+	snprintf(it.phase, sizeof(it.phase), "tls");
+	it.phase_us = 1500000;
+	it.nlabels = 3;
+	snprintf(it.labels[0].key, sizeof(it.labels[0].key), "env");
+	snprintf(it.labels[0].value, sizeof(it.labels[0].value), "prod");
+	snprintf(it.labels[1].key, sizeof(it.labels[1].key), "team");
+	snprintf(it.labels[1].value, sizeof(it.labels[1].value), "payments");
+	snprintf(it.labels[2].key, sizeof(it.labels[2].key), "site");
+	for (i = 0; i < 40; i++)	/* 80 bytes of "\xc3\xa9" (e acute) */
+		memcpy(it.labels[2].value + 2 * i, "\xc3\xa9", 2);
+	ck_assert(outbox_put(r.ob, "pager", &it, 1, err, 256) == 0);
+	rig_drain(&r, 5000);
+	assert_req(&s, 0, "\"tags\":[\"critical\",\"down\",\"api\","
+	    "\"env:prod\",\"team:payments\",\"site:");
+	/* "site:" and 22 whole characters: 49 bytes, the 23rd does not fit */
+	snprintf(want, sizeof(want), "\"site:");
+	for (i = 0; i < 22; i++)
+		strcat(want, "\xc3\xa9");
+	strcat(want, "\"]");
+	assert_req(&s, 0, want);
+	assert_req(&s, 0, "\"failing_phase\":\"tls, 1.50s\"");
+	assert_req(&s, 0, "results\\nfailing phase: tls, 1.50s");
+	rig_stop(&r);
+	recsrv_stop(&s);
+}
+END_TEST
+
 START_TEST(test_opsgenie_bad_key_rejected)
 {
 	static const struct recsrv_answer	no[] = { { 422, "",
@@ -257,6 +305,7 @@ opsgenie_suite(void)
 
 	tc = tcase_create("api");
 	tcase_add_test(tc, test_opsgenie_create_and_close_by_alias);
+	tcase_add_test(tc, test_opsgenie_phase_and_label_tags);
 	tcase_add_test(tc, test_opsgenie_bad_key_rejected);
 	tcase_add_test(tc, test_opsgenie_config_errors);
 	suite_add_tcase(s, tc);

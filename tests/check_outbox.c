@@ -208,8 +208,18 @@ START_TEST(test_outbox_record_roundtrip)
 	v[1].has_slo = 1;
 	v[1].budget_left = 0.25;
 	v[1].exhausted_in = -1;
+	snprintf(v[0].phase, sizeof(v[0].phase), "connect");
+	v[0].phase_us = 3000123;
+	v[0].nlabels = 2;
+	snprintf(v[0].labels[0].key, sizeof(v[0].labels[0].key), "env");
+	snprintf(v[0].labels[0].value, sizeof(v[0].labels[0].value), "prod");
+	snprintf(v[0].labels[1].key, sizeof(v[0].labels[1].key), "site");
+	snprintf(v[0].labels[1].value, sizeof(v[0].labels[1].value),
+	    "M\xc3\xbcnchen \"2\"");
 	txt = outbox_encode(42, "slack", 123, v, 2);
 	ck_assert_ptr_nonnull(strstr(txt, "\"version\":1"));
+	ck_assert_ptr_nonnull(strstr(txt, "\"phase\":{\"name\":\"connect\","
+	    "\"us\":3000123}"));
 	ck_assert_int_eq(outbox_decode(txt, &seq, ch, sizeof(ch), &created,
 	    &back, &n, err, sizeof(err)), 0);
 	ck_assert_uint_eq(seq, 42);
@@ -220,6 +230,50 @@ START_TEST(test_outbox_record_roundtrip)
 	ck_assert(memcmp(&back[1], &v[1], sizeof(v[1])) == 0);
 	free(back);
 	free(txt);
+}
+END_TEST
+
+/*
+ * A record written before items had a failing phase and labels (the
+ * version 1 format as first released) still loads: no phase, no labels.
+ * A malformed phase or label is dropped, not the item.
+ */
+START_TEST(test_outbox_record_old_and_odd_fields)
+{
+	static const char old[] = "{\"version\":1,\"seq\":7,\"channel\":"
+	    "\"slack\",\"created\":5,\"items\":[{\"kind\":\"firing\","
+	    "\"agent\":\"edge-1\",\"rule\":\"down\",\"check\":\"api\","
+	    "\"target\":\"\",\"severity\":\"critical\",\"state\":\"\","
+	    "\"reason\":\"connect_refused\",\"message\":\"connect refused: "
+	    "\\\"x\\\"\",\"note\":\"\",\"dependents\":\"\",\"at\":"
+	    "1700000000000000,\"since\":1699999910000000,\"bad\":3,\"of\":5,"
+	    "\"flap_percent\":0.0}]}";
+	static const char odd[] = "{\"version\":1,\"seq\":8,\"channel\":"
+	    "\"slack\",\"created\":5,\"items\":[{\"kind\":\"firing\","
+	    "\"agent\":\"edge-1\",\"rule\":\"down\",\"check\":\"api\","
+	    "\"at\":1,\"since\":1,\"bad\":1,\"of\":1,\"phase\":{\"us\":5},"
+	    "\"labels\":[[\"env\"],\"x\",[\"ok\",\"1\"],[1,2]]}]}";
+	struct notify_item	 want, *back;
+	char			 ch[64], err[128];
+	uint64_t		 seq;
+	int64_t			 created;
+	size_t			 n;
+
+	want = item(NOTIFY_FIRING, "api");
+	ck_assert_int_eq(outbox_decode(old, &seq, ch, sizeof(ch), &created,
+	    &back, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(back[0].phase, "");
+	ck_assert_uint_eq(back[0].nlabels, 0);
+	ck_assert(memcmp(&back[0], &want, sizeof(want)) == 0);
+	free(back);
+	ck_assert_int_eq(outbox_decode(odd, &seq, ch, sizeof(ch), &created,
+	    &back, &n, err, sizeof(err)), 0);
+	ck_assert_str_eq(back[0].phase, "");
+	ck_assert_uint_eq(back[0].nlabels, 1);
+	ck_assert_str_eq(back[0].labels[0].key, "ok");
+	ck_assert_str_eq(back[0].labels[0].value, "1");
+	free(back);
 }
 END_TEST
 
@@ -538,6 +592,7 @@ outbox_suite(void)
 
 	tc = tcase_create("record");
 	tcase_add_test(tc, test_outbox_record_roundtrip);
+	tcase_add_test(tc, test_outbox_record_old_and_odd_fields);
 	tcase_add_test(tc, test_outbox_record_rejects_garbage);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("delivery");

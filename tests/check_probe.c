@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Tests for probe.c's words shared by the kinds: the duration people set,
- * as messages say it, and network bytes quoted for a message.
+ * as messages say it, and network bytes quoted for a message; the phase
+ * a failed result is reported in by notifications.
  */
 #include "autoconf.h"
 
@@ -76,6 +77,119 @@ START_TEST(test_probe_quote_worst_case_fits)
 }
 END_TEST
 
+/*
+ * Phase times of a result, µs, in enum order (resolve, connect, tls,
+ * processing, transfer, request); -1: not run.
+ */
+#define PH(a, b, c, d, e, f)	{ a, b, c, d, e, f }
+#define NOPH			PH(-1, -1, -1, -1, -1, -1)
+
+static const struct {
+	enum probe_status	 status;
+	int64_t			 phase[PROBE_PHASE_LAST];
+	int64_t			 duration;
+	enum probe_phase	 want;		/* PHASE_LAST: none */
+	int64_t			 want_us;
+} failing_cases[] = {
+	/* ok and internal name no phase, whatever was timed */
+	{ PROBE_OK, PH(10, 20, -1, 30, -1, -1), 60, PROBE_PHASE_LAST, 0 },
+	{ PROBE_INTERNAL, NOPH, 5, PROBE_PHASE_LAST, 0 },
+	/* the failed phase was not timed: it had the rest of the probe */
+	{ PROBE_RESOLVE_FAILED, NOPH, 1200, PROBE_PHASE_RESOLVE, 1200 },
+	{ PROBE_CONNECT_REFUSED, PH(300, -1, -1, -1, -1, -1), 1000,
+	    PROBE_PHASE_CONNECT, 700 },
+	{ PROBE_CONNECT_TIMEOUT, PH(500, -1, -1, -1, -1, -1), 3000500,
+	    PROBE_PHASE_CONNECT, 3000000 },
+	{ PROBE_CONNECT_FAILED, PH(0, -1, -1, -1, -1, -1), 40,
+	    PROBE_PHASE_CONNECT, 40 },
+	{ PROBE_TLS_HANDSHAKE_FAILED, PH(100, 200, -1, -1, -1, -1), 900,
+	    PROBE_PHASE_TLS, 600 },
+	/* a timed phase says its own time */
+	{ PROBE_TLS_EXPIRED, PH(100, 200, 400, -1, -1, -1), 900,
+	    PROBE_PHASE_TLS, 400 },
+	{ PROBE_TLS_EXPIRING_SOON, PH(1, 2, 3, -1, -1, -1), 9,
+	    PROBE_PHASE_TLS, 3 },
+	{ PROBE_TLS_UNTRUSTED, NOPH, 9, PROBE_PHASE_TLS, 9 },
+	{ PROBE_TLS_HOSTNAME_MISMATCH, NOPH, 9, PROBE_PHASE_TLS, 9 },
+	{ PROBE_TLS_NOT_YET_VALID, NOPH, 9, PROBE_PHASE_TLS, 9 },
+	{ PROBE_TLS_VERSION, NOPH, 9, PROBE_PHASE_TLS, 9 },
+	{ PROBE_DNS_NXDOMAIN, PH(-1, -1, -1, -1, -1, 2500), 2600,
+	    PROBE_PHASE_REQUEST, 2500 },
+	{ PROBE_DNS_SERVFAIL, NOPH, 70, PROBE_PHASE_REQUEST, 70 },
+	{ PROBE_DNS_REFUSED, NOPH, 70, PROBE_PHASE_REQUEST, 70 },
+	{ PROBE_DNS_TIMEOUT, PH(100, -1, -1, -1, -1, -1), 2000100,
+	    PROBE_PHASE_REQUEST, 2000000 },
+	{ PROBE_DNS_BAD_RESPONSE, NOPH, 70, PROBE_PHASE_REQUEST, 70 },
+	{ PROBE_DNS_ANSWER_MISMATCH, NOPH, 70, PROBE_PHASE_REQUEST, 70 },
+	{ PROBE_HTTP_STATUS, PH(10, 20, 30, 40, 50, -1), 150,
+	    PROBE_PHASE_PROCESSING, 40 },
+	{ PROBE_HTTP_BODY_MISMATCH, PH(10, 20, 30, 40, 50, -1), 150,
+	    PROBE_PHASE_PROCESSING, 40 },
+	{ PROBE_HTTP_HEADER_MISMATCH, PH(10, 20, -1, 40, -1, -1), 70,
+	    PROBE_PHASE_PROCESSING, 40 },
+	{ PROBE_HTTP_TOO_MANY_REDIRECTS, NOPH, 80, PROBE_PHASE_PROCESSING,
+	    80 },
+	{ PROBE_HTTP_PROTOCOL_ERROR, NOPH, 80, PROBE_PHASE_PROCESSING, 80 },
+	{ PROBE_TCP_EXPECT_MISMATCH, PH(10, 20, -1, -1, -1, -1), 100,
+	    PROBE_PHASE_PROCESSING, 70 },
+	{ PROBE_HTTP_BODY_TOO_LARGE, PH(10, 20, 30, 40, -1, -1), 1100,
+	    PROBE_PHASE_TRANSFER, 1000 },
+	/* timeout: the last phase that started, i.e. the last timed */
+	{ PROBE_TIMEOUT, PH(10, 20, -1, 5000, -1, -1), 9000,
+	    PROBE_PHASE_PROCESSING, 5000 },
+	{ PROBE_TIMEOUT, PH(10, -1, -1, -1, -1, -1), 9000,
+	    PROBE_PHASE_RESOLVE, 10 },
+	{ PROBE_TIMEOUT, PH(10, 20, 30, 40, 50, -1), 9000,
+	    PROBE_PHASE_TRANSFER, 50 },
+	{ PROBE_TIMEOUT, PH(0, -1, -1, -1, -1, -1), 9000,
+	    PROBE_PHASE_RESOLVE, 0 },
+	{ PROBE_TIMEOUT, NOPH, 9000, PROBE_PHASE_LAST, 0 },
+	/* never a negative time, even from odd figures */
+	{ PROBE_CONNECT_REFUSED, PH(5000, -1, -1, -1, -1, -1), 100,
+	    PROBE_PHASE_CONNECT, 0 },
+};
+
+START_TEST(test_probe_failing_phase)
+{
+	struct probe_result	 res;
+	enum probe_phase	 p;
+	int64_t			 us = -7;
+
+	probe_result_init(&res);
+	res.status = failing_cases[_i].status;
+	memcpy(res.phase, failing_cases[_i].phase, sizeof(res.phase));
+	res.duration = failing_cases[_i].duration;
+	p = probe_failing_phase(&res, &us);
+	ck_assert_msg(p == failing_cases[_i].want, "%s: phase %d, want %d",
+	    probe_status_str(res.status), (int)p, (int)failing_cases[_i].want);
+	if (p != PROBE_PHASE_LAST)
+		ck_assert_int_eq(us, failing_cases[_i].want_us);
+	else
+		ck_assert_int_eq(us, -7);	/* untouched */
+	ck_assert_int_eq(probe_failing_phase(&res, NULL), p);
+}
+END_TEST
+
+/* Every reason code but timeout and internal names its phase. */
+START_TEST(test_probe_failing_phase_every_code)
+{
+	struct probe_result	 res;
+	int			 st;
+
+	probe_result_init(&res);
+	for (st = PROBE_OK + 1; st < PROBE_STATUS_LAST; st++) {
+		res.status = (enum probe_status)st;
+		if (st == PROBE_TIMEOUT || st == PROBE_INTERNAL)
+			ck_assert(probe_failing_phase(&res, NULL) ==
+			    PROBE_PHASE_LAST);
+		else
+			ck_assert_msg(probe_failing_phase(&res, NULL) !=
+			    PROBE_PHASE_LAST, "%s has no phase",
+			    probe_status_str(res.status));
+	}
+}
+END_TEST
+
 static Suite *
 probe_suite(void)
 {
@@ -88,6 +202,11 @@ probe_suite(void)
 	tcase_add_loop_test(tc, test_probe_quote, 0,
 	    sizeof(quote_cases) / sizeof(quote_cases[0]));
 	tcase_add_test(tc, test_probe_quote_worst_case_fits);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("failing_phase");
+	tcase_add_loop_test(tc, test_probe_failing_phase, 0,
+	    sizeof(failing_cases) / sizeof(failing_cases[0]));
+	tcase_add_test(tc, test_probe_failing_phase_every_code);
 	suite_add_tcase(s, tc);
 	return s;
 }

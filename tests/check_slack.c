@@ -164,6 +164,17 @@ rig_put(struct rig *r, enum notify_kind kind, const char *check)
 	it.since = it.at - 14 * 60000000LL;
 	it.bad = 3;
 	it.of = 5;
+	if (kind != NOTIFY_RESOLVED) {
+		snprintf(it.phase, sizeof(it.phase), "connect");
+		it.phase_us = 3000000;
+		it.nlabels = 2;
+		snprintf(it.labels[0].key, sizeof(it.labels[0].key), "env");
+		snprintf(it.labels[0].value, sizeof(it.labels[0].value),
+		    "prod");
+		snprintf(it.labels[1].key, sizeof(it.labels[1].key), "team");
+		snprintf(it.labels[1].value, sizeof(it.labels[1].value),
+		    "db<1>");
+	}
 	ck_assert(outbox_put(r->ob, "slack", &it, 1, err, sizeof(err)) == 0);
 }
 
@@ -198,6 +209,7 @@ START_TEST(test_slack_message_format)
 	struct recsrv			s;
 	struct rig			r;
 	struct outbox_stats		st;
+	char				*txt;
 
 	recsrv_start(&s, ok, 1, slack_check);
 	rig_start(&r, &s, "");
@@ -212,7 +224,14 @@ START_TEST(test_slack_message_format)
 	assert_valid(&s, 0, "3 of the last 5");
 	assert_valid(&s, 0, "\"color\":\"#d40e0d\"");
 	assert_valid(&s, 0, "db.internal:5432");
+	assert_valid(&s, 0, "*Failing phase*\\nconnect, 3.00s\"");
+	assert_valid(&s, 0, "*Labels*\\nenv=prod, team=db&lt;1&gt;\"");
 	assert_valid(&s, 1, "[RESOLVED] down/db on edge-fra-1");
+	/* a resolved result failed in no phase; these items have no labels */
+	txt = recsrv_request(&s, 1);
+	ck_assert_msg(strstr(txt, "Failing phase") == NULL, "%s", txt);
+	ck_assert_msg(strstr(txt, "*Labels*") == NULL, "%s", txt);
+	free(txt);
 	assert_valid(&s, 1, "outage lasted 14m");
 	assert_valid(&s, 1, "\"color\":\"#2eb886\"");
 	rig_stop(&r);
@@ -496,7 +515,8 @@ START_TEST(test_slack_daemon_kill9_then_delivered)
 	    "channels = { slack = { webhook_url_file = \"%s/slack.url\"; "
 	    "}; };\nchecks = ( { name = \"db\"; type = \"tcp\"; host = "
 	    "\"127.0.0.1\"; port = %d; interval = \"300ms\"; timeout = "
-	    "\"200ms\"; } );\nrules = ( { name = \"down\"; when = "
+	    "\"200ms\"; labels = { env = \"prod\"; team = \"db\"; }; } );"
+	    "\nrules = ( { name = \"down\"; when = "
 	    "\"failed\"; fire_after = 1; notify = [\"slack\"]; } );\n",
 	    dir, dir, testutil_closed_port());
 	conf = testutil_write_file(dir, "sonde.conf", text);
@@ -518,6 +538,11 @@ START_TEST(test_slack_daemon_kill9_then_delivered)
 	txt = recsrv_request(&s2, 0);
 	ck_assert_msg(strncmp(txt, "valid\n", 6) == 0, "%s", txt);
 	ck_assert_msg(strstr(txt, "[FIRING] down/db") != NULL, "%s", txt);
+	/* the closed port refuses: the connect phase failed, quickly */
+	ck_assert_msg(strstr(txt, "*Failing phase*\\nconnect, 0.") != NULL,
+	    "%s", txt);
+	ck_assert_msg(strstr(txt, "*Labels*\\nenv=prod, team=db\"") !=
+	    NULL, "%s", txt);
 	free(txt);
 	/* the firing once: no second firing of down/db after it */
 	if ((txt = recsrv_request(&s2, 1)) != NULL)

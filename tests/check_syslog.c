@@ -54,6 +54,17 @@ item(enum notify_kind kind, const char *sev)
 	it.since = it.at - 60000000;
 	it.bad = 3;
 	it.of = 5;
+	if (kind == NOTIFY_FIRING) {
+		snprintf(it.phase, sizeof(it.phase), "connect");
+		it.phase_us = 1250;
+		it.nlabels = 2;
+		snprintf(it.labels[0].key, sizeof(it.labels[0].key), "env");
+		snprintf(it.labels[0].value, sizeof(it.labels[0].value),
+		    "prod");
+		snprintf(it.labels[1].key, sizeof(it.labels[1].key), "rack");
+		snprintf(it.labels[1].value, sizeof(it.labels[1].value),
+		    "a]1");
+	}
 	return it;
 }
 
@@ -72,11 +83,16 @@ START_TEST(test_syslog_rfc5424_text)
 	ck_assert_msg(strstr(buf, want) != NULL, "%s", buf);
 	ck_assert_msg(strstr(buf, " target=\"say \\\"hi\\\" [x\\] c:\\\\\" ")
 	    != NULL, "%s", buf);
-	ck_assert_msg(strstr(buf, "agent=\"edge-fra-1\"] [FIRING] down/api: "
-	    "connect refused (critical)") != NULL, "%s", buf);
+	ck_assert_msg(strstr(buf, "agent=\"edge-fra-1\" phase=\"connect\" "
+	    "phase_seconds=\"0.001\" labels=\"env=prod, rack=a\\]1\"] "
+	    "[FIRING] down/api: connect refused (critical)") != NULL, "%s",
+	    buf);
 	it = item(NOTIFY_RESOLVED, "critical");
 	channel_syslog_format(&msg, LOG_DAEMON, 1, buf, sizeof(buf));
 	ck_assert_msg(strncmp(buf, "<29>1 ", 6) == 0, "%s", buf); /* notice */
+	/* resolved: no failing phase, and these items carry no labels */
+	ck_assert_msg(strstr(buf, "phase") == NULL && strstr(buf, "labels") ==
+	    NULL, "%s", buf);
 	channel_syslog_format(&msg, LOG_DAEMON, 0, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "[RESOLVED] down/api on edge-fra-1 (critical)");
 }
@@ -212,8 +228,9 @@ START_TEST(test_syslog_rsyslog_udp_and_tcp)
 	ck_assert_msg(strstr(got, "imudp|154|sonde|firing|[sonde@32473 "
 	    "alert=\"down/api\" state=\"firing\" severity=\"critical\" "
 	    "reason=\"connect_refused\" target=\"say \\\"hi\\\" [x\\] "
-	    "c:\\\\\" failed=\"3/5\" agent=\"edge-fra-1\"]|") != NULL, "%s",
-	    got);
+	    "c:\\\\\" failed=\"3/5\" agent=\"edge-fra-1\" phase=\"connect\" "
+	    "phase_seconds=\"0.001\" labels=\"env=prod, rack=a\\]1\"]|") !=
+	    NULL, "%s", got);
 	ck_assert_msg(strstr(got, "imtcp|26|sonde|firing|[sonde@32473 "
 	    "alert=\"down/api\"") != NULL, "%s", got);
 	ck_assert_msg(strstr(got, "imtcp|29|sonde|resolved|[sonde@32473 "
