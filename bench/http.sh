@@ -8,7 +8,7 @@
 # Environment: RUNS (repeats of the per-probe runs, default 3; medians are
 # reported), WINDOW (seconds measured per run, default 15), SKIP_PAIR=1
 # (skip the blackbox_exporter + prometheus load), QUICK=1 (one run each,
-# short windows).
+# short windows), ONLY_LOAD=1 (only the 500-check load against the pair).
 #
 # What it runs, all on 127.0.0.1 (nothing leaves the host):
 #  1. nginx (worker_processes 1), HTTP and HTTPS (a private CA made here
@@ -221,6 +221,8 @@ floor_run() {
 
 echo "== sonde http bench: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), libcurl $(curl-config --version 2>/dev/null | cut -d' ' -f2 || echo '?'), $(openssl version | cut -d' ' -f1-2)"
 
+# ONLY_LOAD=1 runs section 4 alone (the realistic load, on a quiet machine).
+if [ -z "${ONLY_LOAD:-}" ]; then
 # ---- 2. per-probe CPU, sonde vs blackbox_exporter ------------------------------------
 bb_start
 for scheme in http https; do
@@ -257,6 +259,7 @@ bb_stop
 sonde_conf 2000 10s http
 sonde_run 2000 10 11 $((WINDOW * 2))
 echo "scale: 2000 http checks at 10s: ${CPU_US} us/probe, ${CPU_PCT}% CPU, VmHWM ${HWM_KB} kB, failed=$FAILED, $LAG"
+fi
 
 # ---- 4. 500 checks every 5s: sonde vs blackbox_exporter + prometheus ---------------------
 [ -n "${SKIP_PAIR:-}" ] && exit 0
