@@ -548,7 +548,8 @@ agent_result(const struct check_conf *check, const struct probe_result *res,
 	/* Saved by the next tick: at most one fsync a second, not per result. */
 	slo_table_result(a->slo, check, res, loop_wallclock());
 	alerts_result(a->alerts, check, res, loop_wallclock());
-	history_add(a->history, check->name, res);	/* ops */
+	if (a->history != NULL)		/* only what the endpoint shows */
+		history_add(a->history, check->name, res);
 	if ((st = agent_states_get(&a->states, a->cfg, check)) == NULL)
 		return;		/* not in the running config (a late result) */
 	if (st->seen && st->failing == failing)
@@ -660,7 +661,8 @@ agent_ops_reload(struct agent *a, const struct config *cfg)
 {
 	const char	*was = a->cfg->agent.listen, *now = cfg->agent.listen;
 
-	history_sync(a->history, cfg);
+	if (a->history != NULL)
+		history_sync(a->history, cfg);
 	if (strcmp(was != NULL ? was : "", now != NULL ? now : "") != 0)
 		log_warnx("config", "agent.listen changes on restart, not "
 		    "reload");
@@ -678,11 +680,15 @@ agent_ops_start(struct agent *a)
 	const char	*listen = a->cfg->agent.listen;
 	char		 err[256];
 
-	a->history = history_new();
-	history_sync(a->history, a->cfg);
 	a->started_at = a->reload_at = loop_wallclock();
 	a->reload_ok = true;
 	if (listen != NULL && listen[0] != '\0') {
+		/*
+		 * The history (about 2.7 KB a check: the last result whole)
+		 * is only read by the endpoint: without one, keep none.
+		 */
+		a->history = history_new();
+		history_sync(a->history, a->cfg);
 		a->metrics = metrics_new(a->loop, a->resolver, listen,
 		    agent_view, a, err, sizeof(err));
 		if (a->metrics == NULL) {
