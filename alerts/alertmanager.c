@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 #include <libconfig.h>
@@ -32,6 +31,7 @@
 #include "confread.h"
 #include "loop.h"
 #include "notify.h"
+#include "result.h"
 #include "xmalloc.h"
 
 #define AM_MAX	8	/* Alertmanagers per channel */
@@ -119,16 +119,6 @@ am_conf_free(void *p)
 	free(ac);
 }
 
-static void
-am_time(int64_t us, char *buf, size_t buflen)
-{
-	time_t		t = (time_t)(us / 1000000);
-	struct tm	tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, buflen, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static json_t *
 am_alert(const struct am_conf *ac, const struct channel_msg *msg,
     const struct notify_item *it)
@@ -146,8 +136,8 @@ am_alert(const struct am_conf *ac, const struct channel_msg *msg,
 	    strcmp(it->state, "ok") == 0);
 	channel_summary(&one, summary, sizeof(summary));
 	snprintf(f, sizeof(f), "%u/%u", it->bad, it->of);
-	am_time(it->since > 0 ? it->since : it->at, starts, sizeof(starts));
-	am_time(closed ? it->at : loop_wallclock() + 4 * ac->repost_ms * 1000,
+	result_rfc3339(it->since > 0 ? it->since : it->at, starts, sizeof(starts));
+	result_rfc3339(closed ? it->at : loop_wallclock() + 4 * ac->repost_ms * 1000,
 	    ends, sizeof(ends));
 	a = json_pack("{s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s, "
 	    "s:s, s:s}, s:s, s:s}", "labels", "alertname", msg->test ?

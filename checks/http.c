@@ -359,31 +359,6 @@ http_times_add(struct http_run *h, const struct http_times *t, int64_t end)
 		    t->tot : end) - t->st);
 }
 
-/* Writes data's first bytes as a quoted printable string. */
-static const char *
-http_quote(const char *data, size_t len, char *buf, size_t buflen)
-{
-	size_t	i, o = 0;
-
-	buf[o++] = '"';
-	for (i = 0; i < len && o + 8 < buflen; i++) {
-		unsigned char c = (unsigned char)data[i];
-
-		if (c == '"' || c == '\\')
-			o += (size_t)snprintf(buf + o, buflen - o, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			o += (size_t)snprintf(buf + o, buflen - o, "\\x%02x",
-			    c);
-		else
-			buf[o++] = (char)c;
-	}
-	buf[o++] = '"';
-	if (i < len)
-		o += (size_t)snprintf(buf + o, buflen - o, "...");
-	buf[o] = '\0';
-	return buf;
-}
-
 /* " (redirect 2: http://...)" when past the first hop, else "". */
 static const char *
 http_hop_str(const struct http_run *h, char *buf, size_t buflen)
@@ -616,7 +591,8 @@ http_expect_header(struct http_run *h, const struct http_hexpect *he)
 	}
 	probe_result_set(res, PROBE_HTTP_HEADER_MISMATCH,
 	    "header %s: %s does not match /%s/", he->name,
-	    http_quote(hh->value, strlen(hh->value), q, sizeof(q)),
+	    probe_quote(hh->value, strlen(hh->value), SIZE_MAX, q,
+	    sizeof(q)),
 	    pattern_source(he->re));
 	return -1;
 }
@@ -648,7 +624,8 @@ http_expect_body(struct http_run *h)
 			    "body (%zu bytes) %s /%s/: %s", h->len, rc == 0 ?
 			    "does not match" : "hit the regex match limit of",
 			    pattern_source(hc->body_re),
-			    http_quote(h->body, h->len, q, sizeof(q)));
+			    probe_quote(h->body, h->len, SIZE_MAX, q,
+			    sizeof(q)));
 			return -1;
 		}
 	}
