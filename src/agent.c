@@ -536,6 +536,7 @@ agent_result(const struct check_conf *check, const struct probe_result *res,
 	struct agent_state	*st;
 	bool			 failing = res->status != PROBE_OK;
 	int64_t			 now = loop_now(a->loop);
+	int64_t			 wall = loop_wallclock();
 	char			 dur[32];
 
 	if (log_debug_enabled("check"))
@@ -546,8 +547,8 @@ agent_result(const struct check_conf *check, const struct probe_result *res,
 	if (failing)
 		a->failed++;
 	/* Saved by the next tick: at most one fsync a second, not per result. */
-	slo_table_result(a->slo, check, res, loop_wallclock());
-	alerts_result(a->alerts, check, res, loop_wallclock());
+	slo_table_result(a->slo, check, res, wall);
+	alerts_result(a->alerts, check, res, wall);
 	if (a->history != NULL)		/* only what the endpoint shows */
 		history_add(a->history, check->name, res);
 	if ((st = agent_states_get(&a->states, a->cfg, check)) == NULL)
