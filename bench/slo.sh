@@ -24,17 +24,12 @@ TCK=$(getconf CLK_TCK)
 tmp=$(mktemp -d /tmp/sonde-bench-slo.XXXXXX)
 trap 'kill $sink 2>/dev/null; rm -rf "$tmp"' EXIT INT TERM
 
-# A sink that accepts and closes, on a free port (printed first).
-python3 -c '
-import socket, sys
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(4096)
-print(s.getsockname()[1], flush=True)
-while True:
-    c, _ = s.accept(); c.close()
-' > "$tmp/port" &
+# bench/tcp_sink (make bench/tcp_sink): holds each connection until the
+# probe closes it, and prints its port first.
+"$(dirname "$BIN")/bench/tcp_sink" > "$tmp/port" &
 sink=$!
 while [ ! -s "$tmp/port" ]; do sleep 0.1; done
-port=$(cat "$tmp/port")
+port=$(grep -o '[0-9][0-9]*' "$tmp/port" | head -1)
 closed=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
 conf() {	# $1: text inside each check block
