@@ -100,6 +100,9 @@ netconn_conf_host(struct confread *cr, const struct config_setting_t *group,
 	else if (family == AF_UNSPEC && strpbrk(host, ":[]/") != NULL)
 		confread_error(cr, s, "'host' \"%s\" is not a host name or "
 		    "address (the port goes in 'port')", host);
+	else if (family == AF_UNSPEC && len > 253)	/* RFC 1035 2.3.4 */
+		confread_error(cr, s, "'host' is %zu characters long; a host "
+		    "name has at most 253", len);
 	else if (family != AF_UNSPEC && check->ip_family != AF_UNSPEC &&
 	    family != check->ip_family)
 		confread_error(cr, s, "'host' %s is an IPv%d address but "

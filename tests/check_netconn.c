@@ -524,6 +524,15 @@ static const struct {
 	{ "port = 1;", AF_UNSPEC, "t.conf: group is missing required key "
 	    "'host'",
 	    NULL, 0, NULL },
+	{ "host = \""
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaa" "\";", AF_UNSPEC,
+	    "t.conf:1: 'host' is 254 characters long; a host name has at "
+	    "most 253", NULL, 0, NULL },
 	{ "host = 5;", AF_UNSPEC, "t.conf:1: 'host' must be a string, got "
 	    "an integer",
 	    NULL, 0, NULL },
