@@ -144,7 +144,7 @@ http_cleanup(struct probe_run *run)
 	resolver_cancel(h->query);
 	if (h->easy != NULL) {
 		curlmux_remove(h->mux, h->easy);
-		curl_easy_cleanup(h->easy);
+		curlmux_easy_put(h->mux, h->easy);
 	}
 	curl_slist_free_all(h->connect_to);
 	curl_slist_free_all(h->headers);
@@ -776,7 +776,7 @@ http_easy_new(struct http_run *h)
 	const struct http_conf	*hc = h->conf;
 	CURL			*e;
 
-	if ((e = curl_easy_init()) == NULL)
+	if ((e = curlmux_easy_get(h->mux)) == NULL)
 		return NULL;
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
