@@ -1007,6 +1007,25 @@ START_TEST(test_http_connect_to_keeps_host)
 }
 END_TEST
 
+/*
+ * connect_to covers every hop to the URL's host: /r3 redirects three
+ * times within api.example.test, a name nothing resolves, so each hop
+ * must go to connect_to's address too.
+ */
+START_TEST(test_http_connect_to_follows_redirects)
+{
+	struct testutil_outcome	o;
+
+	NEED_NGINX();
+	run_check(check_of("url = \"http://api.example.test:%d/r3\"; "
+	    "connect_to = \"127.0.0.1:%d\"; follow_redirects = true;",
+	    ng.http, ng.http), &o);
+	assert_status(&o, PROBE_OK);
+	ck_assert_int_eq(o.result.http.redirects, 3);
+	ck_assert_int_eq(o.result.http.status, 200);
+}
+END_TEST
+
 START_TEST(test_http_ipv6_loopback)
 {
 	struct testutil_outcome	o;
@@ -1304,6 +1323,7 @@ http_suite(void)
 	tcase_add_test(tc, test_http_redirect_drops_credentials);
 	tcase_add_test(tc, test_http_redirect_to_https);
 	tcase_add_test(tc, test_http_connect_to_keeps_host);
+	tcase_add_test(tc, test_http_connect_to_follows_redirects);
 	tcase_add_test(tc, test_http_ipv6_loopback);
 	suite_add_tcase(s, tc);
 
