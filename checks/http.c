@@ -994,7 +994,7 @@ http_hop_begin(struct http_run *h)
 	int			 family;
 
 	if (h->hops == 0) {	/* the configured URL, split at load */
-		memcpy(h->host, hc->host, sizeof(h->host));
+		snprintf(h->host, sizeof(h->host), "%s", hc->host);
 		h->port = hc->port;
 		h->https = hc->https;
 	} else if (http_conf_url_split(h->url, h->host, sizeof(h->host),

@@ -163,6 +163,8 @@ http_conf_free(void *kind_conf)
 	free(hc->client_key);
 	free(hc->server_name);
 	free(hc->ct_host);
+	free(hc->host);
+	free(hc->proxy_host);
 	pattern_free(hc->body_re);
 	pattern_free(hc->body_not);
 	for (i = 0; i < hc->nhexpect; i++) {
@@ -510,16 +512,18 @@ http_conf_url(struct confread *cr, const config_setting_t *group,
 {
 	const config_setting_t	*s = config_setting_get_member(group, "url");
 	struct sockaddr_storage	 ss;
-	char			 err[128];
+	char			 err[128], host[HTTP_HOST_MAX];
 	int			 family;
 
 	if (confread_string(cr, group, "url", true, &hc->url) != 1)
 		return;
-	if (http_conf_url_split(hc->url, hc->host, sizeof(hc->host), &hc->port,
+	if (http_conf_url_split(hc->url, host, sizeof(host), &hc->port,
 	    &hc->https, err, sizeof(err)) == -1) {
 		confread_error(cr, s, "'url' \"%s\": %s", hc->url, err);
 		return;
 	}
+	/* Exact sizes, not HTTP_HOST_MAX: 10,000 checks are kept at once. */
+	hc->host = xstrdup(host);
 	family = resolver_literal(hc->host, &ss);
 	if (family != AF_UNSPEC && check->ip_family != AF_UNSPEC &&
 	    family != check->ip_family)
@@ -534,26 +538,30 @@ static void
 http_conf_route(struct confread *cr, const config_setting_t *group,
     struct http_conf *hc)
 {
-	char	*ct = NULL, err[128];
+	char	*ct = NULL, err[128], host[HTTP_HOST_MAX];
 	bool	 https;
 
 	if (confread_string(cr, group, "connect_to", false, &ct) == 1) {
-		hc->ct_host = xmalloc(HTTP_HOST_MAX);
-		if (http_conf_hostport(ct, hc->ct_host, HTTP_HOST_MAX,
+		if (http_conf_hostport(ct, host, sizeof(host),
 		    &hc->ct_port) == -1)
 			confread_error(cr, config_setting_get_member(group,
 			    "connect_to"), "'connect_to' \"%s\" is not "
 			    "host:port (or [v6]:port, or host)", ct);
+		else
+			hc->ct_host = xstrdup(host);
 		free(ct);
 	}
 	if (confread_string(cr, group, "proxy", false, &hc->proxy) != 1)
 		return;
 	if (strncmp(hc->proxy, "http://", 7) != 0 || http_conf_url_split(hc->proxy,
-	    hc->proxy_host, sizeof(hc->proxy_host), &hc->proxy_port, &https,
-	    err, sizeof(err)) == -1)
+	    host, sizeof(host), &hc->proxy_port, &https,
+	    err, sizeof(err)) == -1) {
 		confread_error(cr, config_setting_get_member(group, "proxy"),
 		    "'proxy' \"%s\" is not an http://host:port URL", hc->proxy);
-	else if (hc->ct_host != NULL)
+		return;
+	}
+	hc->proxy_host = xstrdup(host);
+	if (hc->ct_host != NULL)
 		confread_error(cr, group, "'proxy' and 'connect_to' exclude "
 		    "each other");
 }
