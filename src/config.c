@@ -94,7 +94,8 @@ static const char *const include_top_keys[] = { "checks", NULL };
 static const char *const agent_keys[] = {
 	"name", "state_dir", "max_in_flight", "include", "log",
 	"log_facility", "log_level", "digest_threshold", "digest_window",
-	"listen", "user", "outbox_max_records", "outbox_max_bytes", NULL
+	"listen", "user", "outbox_max_records", "outbox_max_bytes",
+	"schedule_grid", NULL
 };
 static const char *const defaults_keys[] = {
 	"interval", "timeout", "ip_version", NULL
@@ -366,6 +367,7 @@ config_new(const char *path)
 	cfg->default_ip_family = AF_UNSPEC;
 	cfg->agent.digest_threshold = RULES_DEFAULT_DIGEST_THRESHOLD;
 	cfg->agent.digest_window_ms = RULES_DEFAULT_DIGEST_WINDOW_MS;
+	cfg->agent.schedule_grid_ms = CONFIG_DEFAULT_SCHEDULE_GRID_MS;
 	channel_conf_default(cfg);
 	return cfg;
 }
@@ -708,6 +710,8 @@ agent_parse(struct loader *ld, const config_setting_t *g)
 		a->digest_threshold = (int)n;
 	confread_duration(&ld->cr, g, "digest_window", false, 0, 3600000,
 	    &a->digest_window_ms);
+	confread_duration(&ld->cr, g, "schedule_grid", false, 0, 1000,
+	    &a->schedule_grid_ms);
 	/* The outbox's caps (outbox.h); 0 keeps its default. */
 	confread_int(&ld->cr, g, "outbox_max_records", false, 10, 10000000,
 	    &a->outbox_max_records);

@@ -226,6 +226,7 @@ START_TEST(test_config_load_defaults)
 	ck_assert_str_eq(cfg->agent.state_dir, LOCALSTATEDIR "/lib/sonde");
 	ck_assert_int_eq(cfg->agent.max_in_flight,
 	    CONFIG_DEFAULT_MAX_IN_FLIGHT);
+	ck_assert_int_eq(cfg->agent.schedule_grid_ms, 50);
 	ck_assert_int_eq(cfg->agent.log, CONFIG_LOG_STDERR);
 	ck_assert_int_eq(cfg->agent.log_facility, LOG_DAEMON);
 	ck_assert_int_eq(cfg->agent.debug, 0);
@@ -480,6 +481,10 @@ static const struct bad_case bad_cases[] = {
 	  "agent = { max_in_flight = 0; };\n", NULL, NULL,
 	  "sonde.conf:1: 'max_in_flight' must be between 1 and 100000, "
 	  "got 0" },
+	{ "schedule_grid out of range",
+	  "agent = { schedule_grid = \"2s\"; };\n", NULL, NULL,
+	  "sonde.conf:1: 'schedule_grid' must be between 0s and 1s, "
+	  "got 2s" },
 	{ "relative state_dir",
 	  "agent = { state_dir = \"var/lib/sonde\"; };\n", NULL, NULL,
 	  "sonde.conf:1: 'state_dir' must be an absolute path, "
