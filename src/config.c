@@ -461,9 +461,9 @@ config_index_build(struct config *cfg)
 	for (i = 0; i < cfg->nchecks; i++) {
 		if (cfg->checks[i].name == NULL)
 			continue;
-		for (j = config_name_hash(cfg->checks[i].name) & cfg->name_mask;
-		    cfg->name_index[j] != SIZE_MAX; j = (j + 1) & cfg->name_mask)
-			continue;
+		j = config_name_hash(cfg->checks[i].name) & cfg->name_mask;
+		while (cfg->name_index[j] != SIZE_MAX)
+			j = (j + 1) & cfg->name_mask;
 		cfg->name_index[j] = i;
 	}
 }
@@ -475,7 +475,8 @@ config_find_check(const struct config *cfg, const char *name)
 
 	if (cfg->name_index != NULL) {
 		for (i = config_name_hash(name) & cfg->name_mask;
-		    cfg->name_index[i] != SIZE_MAX; i = (i + 1) & cfg->name_mask)
+		    cfg->name_index[i] != SIZE_MAX;
+		    i = (i + 1) & cfg->name_mask)
 			if (strcmp(cfg->checks[cfg->name_index[i]].name,
 			    name) == 0)
 				return &cfg->checks[cfg->name_index[i]];
