@@ -898,23 +898,38 @@ alerts_same(const struct alert *o, const struct alert *al)
 	    strcmp(o->check->name, al->check->name) == 0;
 }
 
+/* The table a reload replaces: its config is still alive. */
+struct alerts_prev {
+	const struct config	*cfg;
+	struct alert		*v;
+	size_t			 n;
+	size_t			*first;		/* cfg->nchecks + 1 */
+};
+
 /*
  * The old alert of the same identity, or NULL.  A reload mostly keeps the
  * order of checks and rules, so the one after the previous match (*hint)
- * is tried first: 10,000 kept alerts cost 10,000 comparisons, not 10^8.
+ * is tried first; else the check's name is looked up in the old config
+ * (its name index) and only that check's old alerts are compared: a
+ * renamed check used to cost a pass over all old alerts, 5 * 10^7 string
+ * compares when 5,000 of 10,000 checks were renamed.
  */
 static struct alert *
-alerts_old(struct alert *old, size_t nold, const struct alert *al,
-    size_t *hint)
+alerts_old(const struct alerts_prev *p, const struct alert *al, size_t *hint)
 {
-	size_t	i;
+	const struct check_conf	*ck;
+	size_t			 i, k;
 
-	if (*hint < nold && alerts_same(&old[*hint], al))
-		return &old[(*hint)++];
-	for (i = 0; i < nold; i++)
-		if (alerts_same(&old[i], al)) {
+	if (*hint < p->n && alerts_same(&p->v[*hint], al))
+		return &p->v[(*hint)++];
+	if (p->cfg == NULL || p->first == NULL ||
+	    (ck = config_find_check(p->cfg, al->check->name)) == NULL)
+		return NULL;
+	k = (size_t)(ck - p->cfg->checks);
+	for (i = p->first[k]; i < p->first[k + 1]; i++)
+		if (alerts_same(&p->v[i], al)) {
 			*hint = i + 1;
-			return &old[i];
+			return &p->v[i];
 		}
 	return NULL;
 }
@@ -980,10 +995,10 @@ alerts_build(struct alerts *a, const struct config *cfg, int64_t now)
 void
 alerts_set_config(struct alerts *a, const struct config *cfg, int64_t now)
 {
-	struct alert	*old = a->v, *o;
-	size_t		 nold = a->n, i, hint = 0;
+	struct alerts_prev	 prev = { a->cfg, a->v, a->n, a->first };
+	struct alert		*old = a->v, *o;
+	size_t			 nold = a->n, i, hint = 0;
 
-	free(a->first);
 	free(a->silenced);
 	free(a->parent);
 	a->cfg = cfg;
@@ -992,7 +1007,7 @@ alerts_set_config(struct alerts *a, const struct config *cfg, int64_t now)
 	for (i = 0; i < cfg->nsilences; i++)
 		a->silenced[i] = rules_silence_active(&cfg->silences[i], now);
 	for (i = 0; i < a->n; i++) {
-		if ((o = alerts_old(old, nold, &a->v[i], &hint)) == NULL)
+		if ((o = alerts_old(&prev, &a->v[i], &hint)) == NULL)
 			continue;
 		a->v[i].st = o->st;
 		a->v[i].told = o->told;
@@ -1016,6 +1031,7 @@ alerts_set_config(struct alerts *a, const struct config *cfg, int64_t now)
 			alerts_removed(a, &old[i], now);
 	alerts_free_messages(old, nold);
 	free(old);
+	free(prev.first);
 }
 
 int

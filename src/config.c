@@ -32,6 +32,7 @@
 #endif
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -408,6 +409,7 @@ config_free(struct config *cfg)
 	free(cfg->agent.listen);
 	free(cfg->agent.user);
 	channel_conf_free(cfg);
+	free(cfg->name_index);
 	free(cfg->path);
 	free(cfg);
 }
@@ -427,11 +429,61 @@ config_unref(struct config *cfg)
 	config_free(cfg);
 }
 
+/* FNV-1a, 64 bits: the name index's hash. */
+static uint64_t
+config_name_hash(const char *s)
+{
+	uint64_t	h = 14695981039346656037ULL;
+
+	while (*s != '\0') {
+		h ^= (unsigned char)*s++;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/*
+ * Indexes the checks by name.  Reloads and late results look checks up by
+ * name; searching the array made a reload that renamed 5,000 of 10,000
+ * checks cost about 10^8 string compares (2 s with the loop held).  Equal
+ * names (a config about to be rejected) find the first one, as a search
+ * in file order would.
+ */
+static void
+config_index_build(struct config *cfg)
+{
+	size_t	cap, i, j;
+
+	for (cap = 16; cap < 2 * cfg->nchecks + 1; cap *= 2)
+		continue;
+	cfg->name_index = xreallocarray(NULL, cap, sizeof(*cfg->name_index));
+	for (i = 0; i < cap; i++)
+		cfg->name_index[i] = SIZE_MAX;
+	cfg->name_mask = cap - 1;
+	for (i = 0; i < cfg->nchecks; i++) {
+		if (cfg->checks[i].name == NULL)
+			continue;
+		j = config_name_hash(cfg->checks[i].name) & cfg->name_mask;
+		while (cfg->name_index[j] != SIZE_MAX)
+			j = (j + 1) & cfg->name_mask;
+		cfg->name_index[j] = i;
+	}
+}
+
 const struct check_conf *
 config_find_check(const struct config *cfg, const char *name)
 {
 	size_t	i;
 
+	if (cfg->name_index != NULL) {
+		for (i = config_name_hash(name) & cfg->name_mask;
+		    cfg->name_index[i] != SIZE_MAX;
+		    i = (i + 1) & cfg->name_mask)
+			if (strcmp(cfg->checks[cfg->name_index[i]].name,
+			    name) == 0)
+				return &cfg->checks[cfg->name_index[i]];
+		return NULL;
+	}
 	for (i = 0; i < cfg->nchecks; i++)
 		if (cfg->checks[i].name != NULL &&
 		    strcmp(cfg->checks[i].name, name) == 0)
@@ -1767,6 +1819,7 @@ config_load(const char *path, struct config_errors *errs)
 	ld.maindir = main_dir(path);
 	load_main(&ld, path);
 	check_duplicates(&ld);
+	config_index_build(ld.cfg);
 	rules_conf_finish(&ld.cr, ld.cfg);
 	free(ld.maindir);
 	free(ld.seen);

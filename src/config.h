@@ -111,6 +111,13 @@ struct config {
 	struct channel_conf	*channels;	/* alerts/channel.h */
 	size_t			 nchannels;
 	char			**channel_names; /* "log" first; NULL-ended */
+	/*
+	 * Check names -> index in checks (open addressing, SIZE_MAX empty,
+	 * mask + 1 slots), built once the checks are loaded; NULL in a config
+	 * not made by config_load(): config_find_check() then searches.
+	 */
+	size_t			*name_index;
+	size_t			 name_mask;
 };
 
 /* Error lines collected during a load; each "file:line: message". */

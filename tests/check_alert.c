@@ -650,6 +650,45 @@ START_TEST(test_alert_reload_keeps_and_resolves)
 }
 END_TEST
 
+/*
+ * A reload that reorders, adds and removes checks: each alert kept finds
+ * its old state by name (the old config's index, not the order), each
+ * removed one resolves, each new one starts ok.
+ */
+START_TEST(test_alert_reload_reordered_finds_by_name)
+{
+	struct fx	 f;
+	struct config	*cfg2;
+	bool		 told;
+
+	fx_init(&f, "checks = (\n" TCP("a", 1) ",\n" TCP("b", 2) ",\n"
+	    TCP("c", 3) ",\n" TCP("d", 4) "\n);\n"
+	    "rules = ( { name = \"down\"; fire_after = 1; } );\n");
+	feed(&f, "b", PROBE_TIMEOUT, 0);
+	feed(&f, "c", PROBE_TIMEOUT, 0);
+	feed(&f, "d", PROBE_OK, 0);
+	ck_assert_uint_eq(nrecs, 2);
+	cfg2 = fx_load(f.dir, "checks = (\n" TCP("x", 5) ",\n" TCP("d", 4)
+	    ",\n" TCP("c", 3) ",\n" TCP("a", 1) "\n);\nrules = ( { name = "
+	    "\"down\"; fire_after = 1; } );\n");
+	alerts_set_config(f.a, cfg2, T0 + 5 * SEC);
+	config_unref(f.cfg);
+	f.cfg = cfg2;
+	ck_assert_uint_eq(alerts_count(f.a), 4);
+	ck_assert(alerts_state(f.a, "down", "c", &told)->state ==
+	    RULES_FIRING && told);
+	ck_assert(alerts_state(f.a, "down", "d", &told)->state == RULES_OK &&
+	    !told);
+	ck_assert(alerts_state(f.a, "down", "a", NULL)->state == RULES_OK);
+	ck_assert(alerts_state(f.a, "down", "x", NULL)->state == RULES_OK);
+	ck_assert_uint_eq(nrecs, 3);
+	ck_assert_str_eq(rec_str(2), "resolved down/b");
+	feed(&f, "c", PROBE_TIMEOUT, 10);	/* still firing: not re-told */
+	ck_assert_uint_eq(nrecs, 3);
+	fx_free(&f);
+}
+END_TEST
+
 START_TEST(test_alert_restart_neither_refires_nor_forgets)
 {
 	struct fx		 f;
@@ -1039,6 +1078,7 @@ alert_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("generations");
 	tcase_add_test(tc, test_alert_reload_keeps_and_resolves);
+	tcase_add_test(tc, test_alert_reload_reordered_finds_by_name);
 	tcase_add_test(tc, test_alert_restart_neither_refires_nor_forgets);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("daemon");

@@ -210,6 +210,39 @@ START_TEST(test_config_load_good)
 }
 END_TEST
 
+/* Every check is found by name through the index, and no other name. */
+START_TEST(test_config_find_check_indexed)
+{
+	struct config	*cfg;
+	char		*text, *path, name[16];
+	size_t		 i, len = 0, cap = 3000 * 80 + 32;
+
+	text = xmalloc(cap);
+	len += (size_t)snprintf(text, cap, "checks = (\n");
+	for (i = 0; i < 3000; i++)
+		len += (size_t)snprintf(text + len, cap - len, "%s{ name = "
+		    "\"c%zu\"; type = \"tcp\"; host = \"h\"; port = 1; }\n",
+		    i > 0 ? "," : "", i);
+	snprintf(text + len, cap - len, ");\n");
+	put("sonde.conf", text);
+	path = xasprintf("%s/sonde.conf", tmp);
+	cfg = config_load(path, NULL);
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_ptr_nonnull(cfg->name_index);
+	for (i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "c%zu", i);
+		ck_assert_ptr_eq(config_find_check(cfg, name),
+		    &cfg->checks[i]);
+	}
+	ck_assert_ptr_null(config_find_check(cfg, "c3000"));
+	ck_assert_ptr_null(config_find_check(cfg, "c"));
+	ck_assert_ptr_null(config_find_check(cfg, ""));
+	config_unref(cfg);
+	free(path);
+	free(text);
+}
+END_TEST
+
 START_TEST(test_config_load_defaults)
 {
 	struct config_errors	 errs = { 0 };
@@ -1117,6 +1150,7 @@ config_suite(void)
 	tc = tcase_create("load");
 	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, test_config_load_good);
+	tcase_add_test(tc, test_config_find_check_indexed);
 	tcase_add_test(tc, test_config_load_defaults);
 	tcase_add_test(tc, test_config_short_interval_shortens_builtin_timeout);
 	tcase_add_test(tc, test_config_include_read_once);
