@@ -11,6 +11,9 @@
  */
 #include "autoconf.h"
 
+#include <sys/stat.h>
+
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -418,4 +421,31 @@ confread_pattern(struct confread *cr, const struct config_setting_t *group,
 	}
 	*out = p;
 	return 1;
+}
+
+int
+confread_secret_mode(int fd, char *why, size_t whylen)
+{
+	struct stat	st;
+
+	if (fstat(fd, &st) == -1) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "not a regular file");
+		return -1;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(why, whylen, "writable by other users (mode %04o); "
+		    "chmod go-w", (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	if (st.st_mode & S_IROTH) {
+		snprintf(why, whylen, "readable by every user (mode %04o); "
+		    "chmod o-r, or use systemd's LoadCredential=",
+		    (unsigned)(st.st_mode & 07777));
+		return 1;
+	}
+	return 0;
 }

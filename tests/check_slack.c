@@ -12,6 +12,7 @@
 #include "autoconf.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <check.h>
@@ -726,6 +727,63 @@ START_TEST(test_slack_template)
 }
 END_TEST
 
+/*
+ * A secret file others may write is refused (they could put their own
+ * webhook there and receive every alert); one every user may read loads,
+ * with a warning; a directory is no secret file.  No error shows it.
+ */
+START_TEST(test_slack_secret_file_mode)
+{
+	static const struct {
+		mode_t		 mode;
+		const char	*error;		/* NULL: loads */
+	} rows[] = {
+		{ 0600, NULL }, { 0644, NULL },
+		{ 0620, "writable by other users (mode 0620); chmod go-w" },
+		{ 0602, "writable by other users (mode 0602)" },
+	};
+	struct config_errors	 errs;
+	struct config		*cfg;
+	char			*path, *secret, text[512];
+	const char		*dir = testutil_tmpdir();
+	size_t			 i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		memset(&errs, 0, sizeof(errs));
+		secret = testutil_write_file(dir, "slack.url",
+		    "https://hooks.example/services/T0/B0/s3cret\n");
+		ck_assert_int_eq(chmod(secret, rows[i].mode), 0);
+		snprintf(text, sizeof(text), "channels = { slack = { "
+		    "webhook_url_file = \"%s\"; }; };\n", secret);
+		path = testutil_write_file(dir, "c.conf", text);
+		cfg = config_load(path, &errs);
+		if (rows[i].error == NULL)
+			ck_assert_msg(cfg != NULL, "mode %o: %s", rows[i].mode,
+			    errs.count > 0 ? errs.lines[0] : "?");
+		else {
+			ck_assert_msg(cfg == NULL, "mode %o loaded",
+			    rows[i].mode);
+			ck_assert_msg(strstr(errs.lines[0], rows[i].error) !=
+			    NULL, "%s", errs.lines[0]);
+			ck_assert_msg(strstr(errs.lines[0], "s3cret") == NULL,
+			    "%s", errs.lines[0]);
+		}
+		config_unref(cfg);
+		config_errors_free(&errs);
+		free(path);
+		free(secret);
+	}
+	memset(&errs, 0, sizeof(errs));
+	path = testutil_write_file(dir, "c.conf", "channels = { slack = { "
+	    "webhook_url_file = \"/\"; }; };\n");
+	ck_assert_ptr_null(config_load(path, &errs));
+	ck_assert_msg(strstr(errs.lines[0], "not a regular file") != NULL,
+	    "%s", errs.lines[0]);
+	config_errors_free(&errs);
+	free(path);
+}
+END_TEST
+
 START_TEST(test_outbox_caps_config)
 {
 	struct config_errors	 errs;
@@ -764,6 +822,7 @@ slack_suite(void)
 	tcase_add_test(tc, test_slack_template);
 	tcase_add_test(tc, test_slack_digest_and_flapping);
 	tcase_add_test(tc, test_slack_mrkdwn_injection);
+	tcase_add_test(tc, test_slack_secret_file_mode);
 	tcase_add_test(tc, test_outbox_caps_config);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("answers");
