@@ -875,6 +875,12 @@ agent_pidfile(struct agent *a)
 	char	err[512];
 	pid_t	other;
 
+	/* A shared directory would let another user aim our writes. */
+	if (state_dir_check(a->cfg->agent.state_dir, err, sizeof(err)) ==
+	    -1) {
+		log_warnx("agent", "cannot start: agent.state_dir %s", err);
+		return -1;
+	}
 	a->pidfd = pidfile_acquire(a->cfg->agent.state_dir, &other, err,
 	    sizeof(err));
 	if (a->pidfd >= 0)
