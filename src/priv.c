@@ -7,6 +7,7 @@
  */
 #include "autoconf.h"
 
+#include <sys/prctl.h>
 #include <sys/types.h>
 
 #include <errno.h>
@@ -45,6 +46,21 @@ priv_drop(const char *user, char *err, size_t errlen)
 	if (pw->pw_uid != 0 && setuid(0) != -1) {
 		snprintf(err, errlen, "still able to regain root after "
 		    "switching to \"%s\"", user);
+		return -1;
+	}
+	return 0;
+}
+
+int
+priv_nodump(char *err, size_t errlen)
+{
+	/*
+	 * Before any secret is read; setuid() in priv_drop() would reset it
+	 * only to fs.suid_dumpable, which an administrator may have set to 1.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1) {
+		snprintf(err, errlen, "prctl(PR_SET_DUMPABLE): %s",
+		    strerror(errno));
 		return -1;
 	}
 	return 0;
