@@ -50,6 +50,8 @@
 #include "config.h"
 #include "expo.h"
 #include "history.h"
+#include "loop.h"
+#include "metrics.h"
 #include "probe.h"
 #include "sched.h"
 #include "statuspage.h"
@@ -850,6 +852,48 @@ START_TEST(test_metrics_listen_parse)
 	if (!listens[_i].ok)
 		ck_assert_msg(strstr(err, listens[_i].err) != NULL,
 		    "%s: %s", listens[_i].in, err);
+}
+END_TEST
+
+/* A view for a metrics server nobody asks. */
+static void
+empty_view(void *arg, struct expo_view *v)
+{
+	(void)arg;
+	memset(v, 0, sizeof(*v));
+}
+
+/* Listening beyond loopback is said once; on loopback, nothing is. */
+START_TEST(test_metrics_listen_exposed_warns)
+{
+	static const struct {
+		const char	*listen;
+		bool		 warns;
+	} rows[] = {
+		{ "127.0.0.1:0", false }, { "127.0.0.2:0", false },
+		{ "[::1]:0", false }, { "0.0.0.0:0", true }, { "[::]:0", true },
+	};
+	struct loop	*loop = loop_new();
+	struct metrics	*m;
+	char		 err[256];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		testutil_log_capture_start();
+		m = metrics_new(loop, NULL, rows[i].listen, empty_view, NULL,
+		    err, sizeof(err));
+		if (m == NULL && strchr(rows[i].listen, '[') != NULL) {
+			testutil_log_capture_stop();
+			continue;	/* no IPv6 on this host */
+		}
+		ck_assert_msg(m != NULL, "%s: %s", rows[i].listen, err);
+		ck_assert_msg((strstr(testutil_log_captured(), "is reachable "
+		    "beyond this host") != NULL) == rows[i].warns, "%s: %s",
+		    rows[i].listen, testutil_log_captured());
+		testutil_log_capture_stop();
+		metrics_free(m);
+	}
+	loop_free(loop);
 }
 END_TEST
 
@@ -1971,6 +2015,7 @@ metrics_suite(void)
 	tcase_add_test(tc, test_metrics_exposition);
 	tcase_add_test(tc, test_metrics_status_json);
 	tcase_add_test(tc, test_metrics_statuspage);
+	tcase_add_test(tc, test_metrics_listen_exposed_warns);
 	tcase_add_loop_test(tc, test_metrics_listen_parse, 0,
 	    (int)(sizeof(listens) / sizeof(listens[0])));
 	tcase_add_loop_test(tc, test_metrics_module_instantiate, 0,
