@@ -8,6 +8,7 @@
 #include "autoconf.h"
 
 #include <sys/prctl.h>
+#include <sys/stat.h>
 
 #include <check.h>
 #include <grp.h>
@@ -62,6 +63,36 @@ START_TEST(test_priv_drop_errors)
 }
 END_TEST
 
+/*
+ * Root creates a missing state_dir for agent.user (0700, theirs), so the
+ * state is still writable after the drop; an existing one is left alone.
+ */
+START_TEST(test_priv_mkdir_for)
+{
+	struct passwd	*pw = getpwnam("nobody");
+	struct stat	 st;
+	char		 dir[64], err[128];
+
+	if (geteuid() != 0 || pw == NULL) {
+		fprintf(stderr, "check_priv: needs root and user nobody\n");
+		return;
+	}
+	snprintf(dir, sizeof(dir), "/tmp/sonde-priv-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(priv_mkdir_for(dir, "nobody", err, sizeof(err)), 0);
+	ck_assert_int_eq(stat(dir, &st), 0);
+	ck_assert_int_eq(st.st_uid, 0);		/* existing: untouched */
+	ck_assert_int_eq(rmdir(dir), 0);
+	ck_assert_int_eq(priv_mkdir_for(dir, "nobody", err, sizeof(err)), 0);
+	ck_assert_int_eq(stat(dir, &st), 0);
+	ck_assert_int_eq(st.st_uid, pw->pw_uid);
+	ck_assert_int_eq(st.st_mode & 07777, 0700);
+	ck_assert_int_eq(rmdir(dir), 0);
+	ck_assert_int_eq(priv_mkdir_for(dir, "sonde-no-such-user", err,
+	    sizeof(err)), -1);
+}
+END_TEST
+
 static Suite *
 priv_suite(void)
 {
@@ -72,6 +103,7 @@ priv_suite(void)
 	tcase_add_test(tc, test_priv_nodump);
 	tcase_add_test(tc, test_priv_drop_to_nobody);
 	tcase_add_test(tc, test_priv_drop_errors);
+	tcase_add_test(tc, test_priv_mkdir_for);
 	suite_add_tcase(s, tc);
 	return s;
 }
