@@ -638,6 +638,7 @@ http_conf_tls(struct confread *cr, const config_setting_t *group,
 	if (hc->client_key != NULL && hc->client_cert == NULL)
 		confread_error(cr, config_setting_get_member(group,
 		    "client_key"), "'client_key' needs 'client_cert'");
+	(void)confread_key_file(cr, group);	/* curl reads it, per run */
 	if (hc->server_name != NULL && hc->proxy != NULL)
 		confread_error(cr, group, "'server_name' and 'proxy' exclude "
 		    "each other");

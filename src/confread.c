@@ -14,15 +14,18 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libconfig.h>
 
 #include "config.h"
 #include "confread.h"
+#include "log.h"
 #include "pattern.h"
 #include "xmalloc.h"
 
@@ -448,4 +451,27 @@ confread_secret_mode(int fd, char *why, size_t whylen)
 		return 1;
 	}
 	return 0;
+}
+
+int
+confread_key_file(struct confread *cr, const config_setting_t *group)
+{
+	const config_setting_t	*s;
+	const char		*path;
+	char			 why[160];
+	int			 fd, rc;
+
+	if ((s = config_setting_get_member(group, "client_key")) == NULL)
+		s = config_setting_get_member(group, "client_cert");
+	if (s == NULL || (path = config_setting_get_string(s)) == NULL ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		return 0;
+	rc = confread_secret_mode(fd, why, sizeof(why));
+	close(fd);
+	if (rc == -1)
+		confread_error(cr, s, "'%s' %s: %s", config_setting_name(s),
+		    path, why);
+	else if (rc == 1)
+		log_warnx("config", "private key %s: %s", path, why);
+	return rc == -1 ? -1 : 0;
 }

@@ -78,6 +78,15 @@ int	confread_pattern(struct confread *cr,
  * Else 0.
  */
 int	confread_secret_mode(int fd, char *why, size_t whylen);
+/*
+ * Vets the private key a TLS client config names (group's client_key, or
+ * client_cert when that holds the key too) with confread_secret_mode():
+ * an error recorded at the key when refused, a warning when every user
+ * may read it.  A file that cannot be opened is left to whoever loads it
+ * to report.  Returns -1 when refused (do not load it), else 0.
+ */
+int	confread_key_file(struct confread *cr,
+	    const struct config_setting_t *group);
 
 /* Returns the Levenshtein distance between a and b, capped at 255. */
 int	confread_distance(const char *a, const char *b);
