@@ -115,8 +115,10 @@ state_write_atomic(const char *dir, const char *name, const char *txt,
 		    strerror(errno));
 		goto fail;
 	}
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) == -1 || state_write_all(fd, txt) == -1 || fsync(fd) == -1) {
+	/* O_NOFOLLOW: a planted link is an error, never a file truncated. */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) == -1 || state_write_all(fd, txt) == -1 ||
+	    fsync(fd) == -1) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto fail;
 	}
