@@ -369,8 +369,8 @@ http_conf_headers(struct confread *cr, const config_setting_t *group,
 		value = config_setting_get_string(h);
 		if (http_conf_header_is_secret(name)) {
 			confread_error(cr, h, "header '%s' holds a credential; "
-			    "use basic_auth or bearer_token, which read it from "
-			    "a file or the environment", name);
+			    "use basic_auth or bearer_token, which read it "
+			    "from a file or the environment", name);
 			continue;
 		}
 		if (strpbrk(value, "\r\n") != NULL) {

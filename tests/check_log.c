@@ -43,7 +43,8 @@ END_TEST
 /* Every size: NUL-terminated inside buf, closing quote kept, one line. */
 START_TEST(test_log_quote_truncates_safely)
 {
-	const char	*in = "\"\\\n\"\\\n\"\\\n\"\\\n abcdefghijklmnopqrstuvwxyz";
+	const char	*in = "\"\\\n\"\\\n\"\\\n\"\\\n "
+	    "abcdefghijklmnopqrstuvwxyz";
 	char		 buf[64];
 	size_t		 len, n;
 
