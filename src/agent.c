@@ -893,6 +893,19 @@ agent_pidfile(struct agent *a)
 	char	err[512];
 	pid_t	other;
 
+	/* Root creates it for agent.user, who writes there after the drop. */
+	if (a->cfg->agent.user != NULL && priv_mkdir_for(
+	    a->cfg->agent.state_dir, a->cfg->agent.user, err, sizeof(err)) ==
+	    -1) {
+		log_warnx("agent", "cannot start: agent.state_dir: %s", err);
+		return -1;
+	}
+	/* A shared directory would let another user aim our writes. */
+	if (state_dir_check(a->cfg->agent.state_dir, err, sizeof(err)) ==
+	    -1) {
+		log_warnx("agent", "cannot start: agent.state_dir %s", err);
+		return -1;
+	}
 	a->pidfd = pidfile_acquire(a->cfg->agent.state_dir, &other, err,
 	    sizeof(err));
 	if (a->pidfd >= 0)

@@ -586,6 +586,18 @@ read_file(struct loader *ld, config_t *c, const char *path, struct stat *st)
 		saved = EISDIR;
 		goto ioerr;
 	}
+	/*
+	 * Whoever can write a config file decides what sonde probes, which
+	 * files it reads at load (secrets, body_file, keys) and where it
+	 * sends them: one that every user may write is nobody's config.
+	 */
+	if (st->st_mode & S_IWOTH) {
+		config_errors_add(errs, "%s: writable by every user (mode "
+		    "%04o); refused (chmod o-w)", path,
+		    (unsigned)(st->st_mode & 07777));
+		ld->cr.nerrors++;
+		return -1;
+	}
 	errno = 0;
 	if (config_read_file(c, path) == CONFIG_TRUE)
 		return 0;

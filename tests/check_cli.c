@@ -14,6 +14,7 @@
 
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <check.h>
@@ -22,6 +23,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -672,6 +674,53 @@ START_TEST(test_cli_daemon_state_changes)
 END_TEST
 
 /*
+ * Started as root with agent.user and no state_dir yet: root creates it
+ * for the user (0700, theirs), so after the drop the outbox and the state
+ * are still written there, not refused.
+ */
+START_TEST(test_cli_user_state_dir)
+{
+	struct cli_daemon	 d;
+	struct passwd		*pw = getpwnam("nobody");
+	struct stat		 st;
+	char			*base, *conf, *c, *p;
+	int			 lfd, port;
+
+	if (geteuid() != 0 || pw == NULL) {
+		fprintf(stderr, "check_cli: the agent.user case needs root "
+		    "and user nobody\n");
+		return;
+	}
+	base = xstrdup(testutil_tmpdir());
+	ck_assert_int_eq(chmod(base, 0755), 0);
+	lfd = testutil_listen_tcp(AF_INET, 64, &port);
+	c = cli_check("svc", port, "interval = \"200ms\";");
+	conf = cli_config(base, "agent: { user = \"nobody\"; state_dir = "
+	    "\"%s/state\"; };\nchecks = (\n  %s\n);\n", base, c);
+	cli_daemon_start(&d, conf);
+	cli_daemon_wait(&d, "started: 1 check,", 1);
+	cli_daemon_wait(&d, "check=svc state=ok ", 1);
+	ck_assert_int_eq(cli_daemon_stop(&d, SIGTERM), 0);
+	ck_assert_msg(strstr(d.err, "cannot open the outbox") == NULL &&
+	    strstr(d.err, "cannot start") == NULL, "%s", d.err);
+	p = xasprintf("%s/state", base);
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_int_eq(st.st_uid, pw->pw_uid);
+	ck_assert_int_eq(st.st_mode & 07777, 0700);
+	free(p);
+	p = xasprintf("%s/state/outbox", base);
+	ck_assert_msg(stat(p, &st) == 0 && st.st_uid == pw->pw_uid,
+	    "%s: %s", p, strerror(errno));
+	free(p);
+	close(lfd);
+	free(c);
+	free(conf);
+	free(base);
+	free(d.err);
+}
+END_TEST
+
+/*
  * sonde -s finds the agent by its state_dir's locked pid file: reload asks
  * it to reload, stop waits for it to exit; a second agent on the same
  * state_dir is refused; with none running, -s says so.
@@ -872,6 +921,7 @@ cli_suite(void)
 	tcase_add_test(tc, test_cli_daemon_state_changes);
 	tcase_add_test(tc, test_cli_daemon_reload);
 	tcase_add_test(tc, test_cli_signal_and_pid_lock);
+	tcase_add_test(tc, test_cli_user_state_dir);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("options");

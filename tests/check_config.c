@@ -322,6 +322,40 @@ START_TEST(test_config_include_read_once)
 }
 END_TEST
 
+/*
+ * A config file every user may write (the main one or an included one)
+ * is refused: its writer would choose what sonde reads and sends.
+ */
+START_TEST(test_config_world_writable_refused)
+{
+	struct config_errors	 errs = { 0 };
+	struct config		*cfg;
+	char			*p;
+
+	put("sonde.conf", "agent = { include = [ \"checks.d/*.conf\" ]; };\n");
+	put("checks.d/a.conf", "checks = ( { name = \"a\"; type = \"tcp\"; "
+	    "host = \"h\"; port = 1; } );\n");
+	ck_assert_int_eq(chdir(tmp), 0);
+	ck_assert_int_eq(chmod("checks.d/a.conf", 0666), 0);
+	ck_assert_ptr_null(config_load("sonde.conf", &errs));
+	ck_assert_uint_eq(errs.count, 1);
+	ck_assert_str_eq(errs.lines[0], "checks.d/a.conf: writable by every "
+	    "user (mode 0666); refused (chmod o-w)");
+	config_errors_free(&errs);
+	ck_assert_int_eq(chmod("checks.d/a.conf", 0664), 0);
+	ck_assert_int_eq(chmod("sonde.conf", 0602), 0);
+	ck_assert_ptr_null(config_load("sonde.conf", &errs));
+	p = strstr(errs.lines[0], "sonde.conf: writable by every user (mode "
+	    "0602)");
+	ck_assert_msg(p != NULL, "%s", errs.lines[0]);
+	config_errors_free(&errs);
+	ck_assert_int_eq(chmod("sonde.conf", 0640), 0);
+	cfg = config_load("sonde.conf", &errs);
+	ck_assert_ptr_nonnull(cfg);
+	config_unref(cfg);
+}
+END_TEST
+
 /* An empty checks.d is normal; so is a config without checks. */
 START_TEST(test_config_empty)
 {
@@ -1154,6 +1188,7 @@ config_suite(void)
 	tcase_add_test(tc, test_config_load_defaults);
 	tcase_add_test(tc, test_config_short_interval_shortens_builtin_timeout);
 	tcase_add_test(tc, test_config_include_read_once);
+	tcase_add_test(tc, test_config_world_writable_refused);
 	tcase_add_test(tc, test_config_empty);
 	tcase_add_test(tc, test_config_defaults_after_checks);
 	suite_add_tcase(s, tc);

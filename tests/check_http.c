@@ -1279,6 +1279,17 @@ static const struct {
 	{ "url = \"http://x/\"; max_redirects = 31;", "sonde.conf:4: " },
 	{ "url = \"http://x/\"; headers = { X-A = 1; };",
 	  "sonde.conf:4: header 'X-A' must be a string, got an integer" },
+	/* credentials inline would be published as the target, or leak */
+	{ "url = \"https://u:s3cret@x/\";",
+	  "sonde.conf:4: 'url' holds credentials (user:password@); use "
+	  "basic_auth" },
+	{ "url = \"http://x/\"; proxy = \"http://u:s3cret@p:3128\";",
+	  "sonde.conf:4: 'proxy' holds credentials" },
+	{ "url = \"http://x/\"; headers = { authorization = \"s3cret\"; };",
+	  "sonde.conf:4: header 'authorization' holds a credential; use "
+	  "basic_auth or bearer_token" },
+	{ "url = \"http://x/\"; headers = { Cookie = \"s=s3cret\"; };",
+	  "sonde.conf:4: header 'Cookie' holds a credential" },
 	{ "url = \"http://[::1]/\"; ip_version = \"4\";",
 	  "sonde.conf:4: 'url' host ::1 is an IPv6 address but ip_version is "
 	  "\"4\"" },
@@ -1293,6 +1304,8 @@ START_TEST(test_http_conf_errors)
 	ck_assert_msg(strstr(errs, conf_rows[_i].error) == errs ||
 	    strstr(errs, conf_rows[_i].error) != NULL,
 	    "errors \"%s\" lack \"%s\"", errs, conf_rows[_i].error);
+	ck_assert_msg(strstr(errs, "s3cret") == NULL, "a secret in the "
+	    "error: %s", errs);
 	free(errs);
 }
 END_TEST
