@@ -3,11 +3,12 @@
  * curl_minloop: the least a libcurl prober can spend on one HTTP probe:
  * the floor under sonde's http check, which is built on the same API.
  *
- *   curl_minloop TEMPLATE N INTERVAL_MS SECONDS
+ *   curl_minloop TEMPLATE N INTERVAL_MS SECONDS [GRID_MS]
  *
  * One epoll loop drives one curl multi through the multi_socket API (the
  * socket and timer callbacks, as src/curlmux.c does), and starts N probes
- * every INTERVAL_MS, evenly spaced: GET TEMPLATE (its %d replaced by
+ * every INTERVAL_MS, evenly spaced (each start moved up to a multiple of
+ * GRID_MS when given, as sonde's agent.schedule_grid does): GET TEMPLATE (its %d replaced by
  * 0..N-1) on a fresh connection each (FRESH_CONNECT, FORBID_REUSE), closed
  * with a reset (SO_LINGER {1, 0}) as sonde does, the body thrown away.
  * Easy handles are reused; nothing else is done per probe: no result, no
@@ -41,6 +42,14 @@ static CURL		*idle[MINLOOP_MAX_FREE];
 static int		 nidle;
 static long		 sent, done, ok, failed;
 static volatile sig_atomic_t stop;
+static int64_t		 grid_us;
+
+/* t moved up to the grid, when there is one. */
+static int64_t
+on_grid(int64_t t)
+{
+	return grid_us > 0 ? (t + grid_us - 1) / grid_us * grid_us : t;
+}
 
 static int64_t
 now_us(void)
@@ -178,11 +187,11 @@ run(const char *tmpl, long n, int64_t interval_us, int64_t end)
 	int			k, nev, running, timeout;
 
 	while (!stop && (t = now_us()) < end) {
-		while (t >= next) {
+		while (t >= on_grid(next)) {
 			start(tmpl, i++ % n);
 			next += step;
 		}
-		wait_until = next;
+		wait_until = on_grid(next);
 		if (curl_due >= 0 && curl_due < wait_until)
 			wait_until = curl_due;
 		timeout = wait_until <= t ? 0 :
@@ -209,13 +218,14 @@ main(int argc, char **argv)
 	long	 n, interval_ms, seconds, sent0, done0;
 	int64_t	 t0, cpu0;
 
-	if (argc != 5 || (n = atol(argv[2])) <= 0 ||
+	if ((argc != 5 && argc != 6) || (n = atol(argv[2])) <= 0 ||
 	    (interval_ms = atol(argv[3])) <= 0 || (seconds = atol(argv[4])) <=
 	    0) {
 		fprintf(stderr, "usage: curl_minloop TEMPLATE N INTERVAL_MS "
-		    "SECONDS\n");
+		    "SECONDS [GRID_MS]\n");
 		return 2;
 	}
+	grid_us = argc == 6 ? atol(argv[5]) * 1000 : 0;
 	signal(SIGTERM, on_term);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	ep = epoll_create1(EPOLL_CLOEXEC);
