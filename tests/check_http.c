@@ -507,14 +507,17 @@ static char *
 load(const char *fmt, ...)
 {
 	va_list	 ap;
-	char	*keys, *text, *errs;
+	char	*keys, *text, *errs, timeout[32];
 
 	va_start(ap, fmt);
 	ck_assert_int_ne(vasprintf(&keys, fmt, ap), -1);
 	va_end(ap);
+	/* 2 s, stretched under valgrind (a TLS handshake takes seconds). */
+	snprintf(timeout, sizeof(timeout), "timeout = \"%ds\";",
+	    2 * testutil_timescale());
 	text = xasprintf("checks = (\n  { name = \"t\"; type = \"http\";\n"
 	    "    interval = \"1m\"; %s\n    %s }\n);\n",
-	    strstr(keys, "timeout =") != NULL ? "" : "timeout = \"2s\";", keys);
+	    strstr(keys, "timeout =") != NULL ? "" : timeout, keys);
 	config_unref(cfg);
 	cfg = testutil_config_text(dir, text, &errs);
 	free(keys);
@@ -549,7 +552,8 @@ run_check(const struct check_conf *ck, struct testutil_outcome *o)
 	char	err[128];
 
 	testutil_run_probe(lp, rs, ck, o);
-	ck_assert_int_le(o->elapsed_ms, ck->timeout_ms + 250);
+	ck_assert_int_le(o->elapsed_ms, ck->timeout_ms +
+	    testutil_scale_ms(250));
 	ck_assert_uint_eq(curlmux_count(curlmux_shared(lp, err,
 	    sizeof(err))), 0);
 }
