@@ -28,6 +28,7 @@ function flush() {
 	if (file == "")
 		return
 	nproc++
+	errs += fderrs
 	if (errs > 0) {
 		bad++
 		name = file
@@ -35,15 +36,18 @@ function flush() {
 		sub(/\.[0-9]+\.log$/, "", name)
 		printf("FAIL %s (pid %s): %d error(s): %s\n", name, pid, errs, cmd)
 		printf("%s", detail)
+		if (indirect > 0)
+			printf("    and %d block(s) lost only through those\n",
+			    indirect)
 	}
-	if (fds != "")
-		printf("note %s", fds)
 }
 FNR == 1 {
 	flush()
-	file = FILENAME; errs = 0; cmd = ""; detail = ""; fds = ""
-	inblock = 0; head = ""; frame = ""
+	file = FILENAME; errs = 0; fderrs = 0; indirect = 0; cmd = ""; detail = ""
+	split("", fdseen)
+	head = ""; frame = ""
 }
+/^--[0-9]+--/ { next }	# notes from valgrind itself, not errors
 {
 	pid = $1
 	gsub(/=/, "", pid)
@@ -52,25 +56,35 @@ FNR == 1 {
 }
 line ~ /^Command: / { cmd = substr(line, 10) }
 line ~ /^ERROR SUMMARY: / { errs = $4 + 0 }
-line ~ /^FILE DESCRIPTORS: / && file ~ /\.sonde\./ {
-	fds = fds sprintf("%s: %s\n", file, line)
-}
 # An error block: a headline, then "at"/"by" frames, then a blank line.
 line == "" {
 	if (head != "" && head !~ /^(HEAP|LEAK|ERROR) SUMMARY/ &&
-	    head !~ /^(in use at exit|total heap usage|Memcheck|Copyright|Using Valgrind|Command|Parent PID|All heap blocks|For lists|To see them|Open file descriptor|FILE DESCRIPTORS|Process terminating|If you believe|possibly|still reachable|definitely|indirectly|suppressed|Rerun with|Use --)/ &&
-	    head !~ /^   /)
-		detail = detail sprintf("    %s\n        %s\n", head,
-		    frame != "" ? frame : "(no frame in sonde code)")
+	    head !~ /^(in use at exit|total heap usage|Memcheck|Copyright|Using Valgrind|Command|Parent PID|All heap blocks|For lists|To see them|Open |FILE DESCRIPTORS|Process terminating|If you believe|possibly|still reachable|definitely|indirectly|suppressed|Rerun with|Use --)/ &&
+	    head !~ /^   /) {
+		if (head ~ /are indirectly lost in loss record/)
+			indirect++	# reached only through a lost block
+		else
+			detail = detail sprintf("    %s\n        %s\n", head,
+			    frame != "" ? frame : "(no frame in sonde code)")
+	}
 	head = ""; frame = ""
 	next
 }
 head == "" { head = line; next }
+# A descriptor that sonde opened and left open at exit (inherited ones are
+# those of the test harness).
+head ~ /^Open / && file ~ /\.sonde\./ && line !~ /inherited from parent/ &&
+    !(head in fdseen) {
+	fdseen[head] = 1
+	fderrs++
+	detail = detail sprintf("    left open at exit: %s\n        %s\n", head,
+	    line)
+}
 # The first frame in one of the files of sonde names the culprit.
 frame == "" && match(line, /\([A-Za-z_0-9]+\.c:[0-9]+\)$/) {
 	src = substr(line, RSTART + 1, RLENGTH - 2)
 	sub(/:.*/, "", src)
-	if (src in own)
+	if ((src in own) && src != "xmalloc.c")
 		frame = line
 }
 END {
