@@ -27,6 +27,10 @@ test_name=$(basename "$1")
 : "${SONDE_TEST_TIMESCALE:=20}"
 : "${CK_TIMEOUT_MULTIPLIER:=$SONDE_TEST_TIMESCALE}"
 export SONDE_TEST_TIMESCALE CK_TIMEOUT_MULTIPLIER
+# A failure message longer than Check's default 4 KB makes Check exit 2
+# ("Message string too long") and hides it; keep the long ones readable.
+: "${CK_MAX_MSG_SIZE:=65536}"
+export CK_MAX_MSG_SIZE
 
 if [ -n "${SONDE_BIN:-}" ]; then
 	SONDE_VALGRIND_REAL_BIN=$SONDE_BIN
