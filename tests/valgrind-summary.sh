@@ -1,11 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: ISC
 #
-# valgrind-summary.sh DIR [SRCDIR]: the summary of `make check-valgrind`.  Reads the
-# per-process memcheck logs that valgrind.sh and valgrind-sonde.sh left in
-# DIR (TEST.PID.log, TEST.sonde.PID.log) and prints, for every process that
-# had an error or a leak, the test, the command, each error's first line
-# and the first frame in sonde's code, then a count.  Exits 1 when any
+# valgrind-summary.sh DIR [SRCDIR]: the summary of `make check-valgrind`.
+# Reads the per-process memcheck logs that valgrind.sh and valgrind-sonde.sh
+# left in DIR (TEST.PID.log, TEST.sonde.PID.log) and prints, for every
+# process that had an error or a leak, the test, the command, each error's
+# first line and the first frame in sonde's code, then a count.  A
+# descriptor that sonde itself opened and still held at exit counts as an
+# error too.  Exits 1 when any
 # process had one, 0 when none did, 2 when DIR holds no log at all (the
 # run did not happen, which must not pass as clean).
 set -eu
@@ -20,6 +22,13 @@ set -- "$dir"/*.log
 
 awk -v ours="$ours" '
 BEGIN {
+	# Paragraphs of the log that are not errors.
+	notanerror = "^(HEAP SUMMARY|LEAK SUMMARY|ERROR SUMMARY|" \
+	    "in use at exit|total heap usage|Memcheck|Copyright|" \
+	    "Using Valgrind|Command|Parent PID|All heap blocks|For lists|" \
+	    "To see them|Open |FILE DESCRIPTORS|Process terminating|" \
+	    "If you believe|possibly|still reachable|definitely|" \
+	    "indirectly|suppressed|Rerun with|Use --)"
 	n = split(ours, o, " ")
 	for (i = 1; i <= n; i++)
 		own[o[i]] = 1
@@ -34,7 +43,8 @@ function flush() {
 		name = file
 		sub(/.*\//, "", name)
 		sub(/\.[0-9]+\.log$/, "", name)
-		printf("FAIL %s (pid %s): %d error(s): %s\n", name, pid, errs, cmd)
+		printf("FAIL %s (pid %s): %d error(s): %s\n", name, pid, errs,
+		    cmd)
 		printf("%s", detail)
 		if (indirect > 0)
 			printf("    and %d block(s) lost only through those\n",
@@ -43,9 +53,8 @@ function flush() {
 }
 FNR == 1 {
 	flush()
-	file = FILENAME; errs = 0; fderrs = 0; indirect = 0; cmd = ""; detail = ""
-	split("", fdseen)
-	head = ""; frame = ""
+	file = FILENAME; cmd = ""; detail = ""; head = ""; frame = ""
+	errs = 0; fderrs = 0; indirect = 0
 }
 /^--[0-9]+--/ { next }	# notes from valgrind itself, not errors
 {
@@ -58,9 +67,16 @@ line ~ /^Command: / { cmd = substr(line, 10) }
 line ~ /^ERROR SUMMARY: / { errs = $4 + 0 }
 # An error block: a headline, then "at"/"by" frames, then a blank line.
 line == "" {
-	if (head != "" && head !~ /^(HEAP|LEAK|ERROR) SUMMARY/ &&
-	    head !~ /^(in use at exit|total heap usage|Memcheck|Copyright|Using Valgrind|Command|Parent PID|All heap blocks|For lists|To see them|Open |FILE DESCRIPTORS|Process terminating|If you believe|possibly|still reachable|definitely|indirectly|suppressed|Rerun with|Use --)/ &&
-	    head !~ /^   /) {
+	# A descriptor that sonde opened and still held at exit (the
+	# inherited ones belong to the test harness).
+	if (head ~ /^Open / && file ~ /\.sonde\./ && !inherited) {
+		fderrs++
+		where = frame != "" ? frame : "(no frame in sonde code)"
+		detail = detail sprintf("    left open at exit: %s\n" \
+		    "        %s\n", substr(head, 6), where)
+	}
+	inherited = 0
+	if (head != "" && head !~ notanerror && head !~ /^   /) {
 		if (head ~ /are indirectly lost in loss record/)
 			indirect++	# reached only through a lost block
 		else
@@ -70,16 +86,11 @@ line == "" {
 	head = ""; frame = ""
 	next
 }
-head == "" { head = line; next }
-# A descriptor that sonde opened and left open at exit (inherited ones are
-# those of the test harness).
-head ~ /^Open / && file ~ /\.sonde\./ && line !~ /inherited from parent/ &&
-    !(head in fdseen) {
-	fdseen[head] = 1
-	fderrs++
-	detail = detail sprintf("    left open at exit: %s\n        %s\n", head,
-	    line)
+head == "" || line ~ /^Open / {
+	head = line; frame = ""; inherited = 0
+	next
 }
+line ~ /inherited from parent/ { inherited = 1 }
 # The first frame in one of the files of sonde names the culprit.
 frame == "" && match(line, /\([A-Za-z_0-9]+\.c:[0-9]+\)$/) {
 	src = substr(line, RSTART + 1, RLENGTH - 2)
