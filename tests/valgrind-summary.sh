@@ -36,7 +36,10 @@ BEGIN {
 function flush() {
 	if (file == "")
 		return
-	nproc++
+	if (!summary)
+		noreport++	# became another program (exec), or SIGKILL
+	else
+		nproc++
 	errs += fderrs
 	if (errs > 0) {
 		bad++
@@ -54,7 +57,7 @@ function flush() {
 FNR == 1 {
 	flush()
 	file = FILENAME; cmd = ""; detail = ""; head = ""; frame = ""
-	errs = 0; fderrs = 0; indirect = 0
+	errs = 0; fderrs = 0; indirect = 0; summary = 0
 }
 /^--[0-9]+--/ { next }	# notes from valgrind itself, not errors
 {
@@ -64,7 +67,7 @@ FNR == 1 {
 	sub(/^==[0-9]+== ?/, "", line)
 }
 line ~ /^Command: / { cmd = substr(line, 10) }
-line ~ /^ERROR SUMMARY: / { errs = $4 + 0 }
+line ~ /^ERROR SUMMARY: / { errs = $4 + 0; summary = 1 }
 # An error block: a headline, then "at"/"by" frames, then a blank line.
 line == "" {
 	# A descriptor that sonde opened and still held at exit (the
@@ -100,8 +103,9 @@ frame == "" && match(line, /\([A-Za-z_0-9]+\.c:[0-9]+\)$/) {
 }
 END {
 	flush()
-	printf("valgrind: %d process(es) checked, %d with errors or leaks\n",
-	    nproc, bad)
+	printf("valgrind: %d process(es) checked, %d with errors or leaks" \
+	    " (%d more logs without a report: exec or SIGKILL)\n", nproc, bad,
+	    noreport)
 	exit bad > 0 ? 1 : 0
 }
 ' "$@"
