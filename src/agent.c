@@ -930,8 +930,10 @@ agent_run(const struct agent_options *opt)
 	if ((a.cfg = agent_load(opt->config_path)) == NULL)
 		return 2;
 	agent_apply_log(&a, a.cfg, true);
-	if (agent_pidfile(&a) == -1)
+	if (agent_pidfile(&a) == -1) {
+		config_unref(a.cfg);
 		return 1;
+	}
 	if (agent_start(&a) == 0) {
 		log_info("agent", "sonde %s started: %zu check%s, config %s",
 		    PACKAGE_VERSION, a.cfg->nchecks, agent_plural(a.cfg),

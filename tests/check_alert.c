@@ -849,7 +849,7 @@ static const char *
 e2e_wait(struct e2e *d, const char *needle, size_t from)
 {
 	struct pollfd	 pfd = { .fd = d->errfd, .events = POLLIN };
-	int64_t		 end = wall_ms() + E2E_WAIT_MS;
+	int64_t		 end = wall_ms() + testutil_scale_ms(E2E_WAIT_MS);
 	char		 buf[4096];
 	const char	*at;
 	ssize_t		 n;

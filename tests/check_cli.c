@@ -198,7 +198,7 @@ cli_daemon_read(struct cli_daemon *d, int ms)
 static void
 cli_daemon_wait(struct cli_daemon *d, const char *needle, int count)
 {
-	int64_t	end = cli_ms() + CLI_WAIT_MS;
+	int64_t	end = cli_ms() + testutil_scale_ms(CLI_WAIT_MS);
 
 	while (cli_count(d->err, needle) < count && cli_ms() < end)
 		if (!cli_daemon_read(d, (int)(end - cli_ms())))
@@ -211,7 +211,7 @@ cli_daemon_wait(struct cli_daemon *d, const char *needle, int count)
 static int
 cli_daemon_stop(struct cli_daemon *d, int signo)
 {
-	int64_t	end = cli_ms() + CLI_TIMEOUT_MS;
+	int64_t	end = cli_ms() + testutil_scale_ms(CLI_TIMEOUT_MS);
 	int	status;
 
 	ck_assert(kill(d->pid, signo) == 0);

@@ -971,7 +971,7 @@ daemon_read(struct daemon *d, int ms)
 static void
 daemon_wait(struct daemon *d, const char *needle)
 {
-	int64_t	end = now_ms() + WAIT_MS;
+	int64_t	end = now_ms() + testutil_scale_ms(WAIT_MS);
 
 	while (strstr(d->err, needle) == NULL && now_ms() < end)
 		if (!daemon_read(d, (int)(end - now_ms())))
@@ -984,7 +984,7 @@ daemon_wait(struct daemon *d, const char *needle)
 static int
 daemon_stop(struct daemon *d, int signo, int64_t *ms)
 {
-	int64_t	start = now_ms(), end = start + 10000;
+	int64_t	start = now_ms(), end = start + testutil_scale_ms(10000);
 	int	status;
 
 	ck_assert(kill(d->pid, signo) == 0);
@@ -1065,7 +1065,7 @@ static void
 scrape_until(int port, const char *needle, struct buf *b)
 {
 	char	url[64];
-	int64_t	end = now_ms() + WAIT_MS;
+	int64_t	end = now_ms() + testutil_scale_ms(WAIT_MS);
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", port);
 	do {
@@ -1609,6 +1609,10 @@ START_TEST(test_metrics_probe_sigterm)
 	if ((client = fork()) == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		http_try(url, &b);
+		/* What it inherited, for memcheck's count at _exit. */
+		buf_free(&b);
+		free(conf);
+		close(lfd);
 		_exit(0);
 	}
 	usleep(300000);

@@ -148,6 +148,7 @@ rig_drain(struct rig *r, int ms)
 {
 	int	i;
 
+	ms = testutil_scale_ms(ms);
 	for (i = 0; i < ms / 10 && outbox_pending(r->ob, NULL) > 0; i++)
 		loop_run_once(r->loop, 10000);
 }

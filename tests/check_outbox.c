@@ -513,25 +513,32 @@ END_TEST
 
 /* ---- crash safety -------------------------------------------------------- */
 
+/*
+ * The crashing child's loop and outbox: static, so that they are still
+ * reachable when it dies (memcheck, make check-valgrind, checks the child
+ * too and would call locals that the compiler dropped lost).
+ */
+static struct loop	*crash_loop;
+static struct outbox	*crash_ob;
+
 /* In a child: spools three records, then dies by SIGKILL. */
 static void
 crash_child(const char *dir, bool in_send)
 {
-	struct loop	*loop;
-	struct outbox	*ob;
 	char		 err[256];
 	pid_t		 pid;
 	int		 status;
 
 	if ((pid = fork()) == 0) {
-		loop = loop_new();
-		ob = outbox_new(loop, dir, &fast, err, sizeof(err));
-		put(ob, NOTIFY_FIRING, "a");
-		put(ob, NOTIFY_FIRING, "b");
-		put(ob, NOTIFY_RESOLVED, "a");
+		crash_loop = loop_new();
+		crash_ob = outbox_new(crash_loop, dir, &fast, err,
+		    sizeof(err));
+		put(crash_ob, NOTIFY_FIRING, "a");
+		put(crash_ob, NOTIFY_FIRING, "b");
+		put(crash_ob, NOTIFY_RESOLVED, "a");
 		fk.kill_in_send = in_send;
 		if (in_send)	/* the first send kills the process */
-			outbox_set_config(ob, fake_config());
+			outbox_set_config(crash_ob, fake_config());
 		kill(getpid(), SIGKILL);
 		_exit(0);
 	}

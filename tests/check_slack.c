@@ -185,6 +185,7 @@ rig_drain(struct rig *r, int ms)
 {
 	int	i;
 
+	ms = testutil_scale_ms(ms);
 	for (i = 0; i < ms / 10 && outbox_pending(r->ob, NULL) > 0; i++)
 		loop_run_once(r->loop, 10000);
 }
@@ -480,7 +481,7 @@ START_TEST(test_slack_down_then_up_exactly_once_in_order)
 	struct recsrv			s;
 	struct rig			r;
 	struct outbox_stats		st;
-	char				*txt;
+	char				*txt, timeout[32];
 	int				i, n200 = 0;
 	static const char *const want[] = {
 		"[FIRING] down/db", "[FIRING] down/api", "[RESOLVED] down/db",
@@ -488,7 +489,10 @@ START_TEST(test_slack_down_then_up_exactly_once_in_order)
 	};
 
 	recsrv_start(&s, script, 5, slack_check);
-	rig_start(&r, &s, "timeout = \"300ms\";");
+	/* 300 ms: the 200s must come within it, under valgrind too. */
+	snprintf(timeout, sizeof(timeout), "timeout = \"%dms\";",
+	    testutil_scale_ms(300));
+	rig_start(&r, &s, timeout);
 	rig_put(&r, NOTIFY_FIRING, "db");
 	rig_put(&r, NOTIFY_FIRING, "api");
 	rig_put(&r, NOTIFY_RESOLVED, "db");
@@ -622,6 +626,7 @@ wait_request(const struct recsrv *s, int n, int ms)
 	char	*txt;
 	int	 i;
 
+	ms = testutil_scale_ms(ms);
 	for (i = 0; i < ms / 20; i++, usleep(20000))
 		if ((txt = recsrv_request(s, n)) != NULL) {
 			free(txt);

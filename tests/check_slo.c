@@ -871,7 +871,8 @@ static void
 e2e_stop(struct e2e *d, uint64_t *probes)
 {
 	const char	*at;
-	int64_t		 end = wall_us() + E2E_WAIT_MS * 1000LL;
+	int64_t		 end = wall_us() +
+			    testutil_scale_ms(E2E_WAIT_MS) * 1000LL;
 	int		 status;
 
 	ck_assert(kill(d->pid, SIGTERM) == 0);
@@ -976,6 +977,10 @@ START_TEST(test_slo_daemon_end_to_end)
 	e2e_phase(&d, true, 0);
 	e2e_start(&d, conf);
 	e2e_phase(&d, true, 1000);
+	/* Under valgrind the daemon alone takes seconds to start. */
+	for (i = 1; i < testutil_timescale() &&
+	    strstr(d.err, "check=api state=ok") == NULL; i++)
+		e2e_phase(&d, true, 1000);
 	E2E_ASSERT(&d, strstr(d.err, "check=api state=ok") != NULL,
 	    "the check never succeeded");
 	E2E_ASSERT(&d, strstr(d.err, "restored the SLO counts of 1 of 1 check;"

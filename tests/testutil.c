@@ -171,10 +171,28 @@ testutil_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int
+testutil_timescale(void)
+{
+	const char	*env = getenv("SONDE_TEST_TIMESCALE");
+	long		 n;
+
+	if (env == NULL || *env == '\0')
+		return 1;
+	n = strtol(env, NULL, 10);
+	return n >= 1 && n <= 1000 ? (int)n : 1;
+}
+
+int
+testutil_scale_ms(int ms)
+{
+	return ms * testutil_timescale();
+}
+
 bool
 testutil_run_until(struct loop *loop, const bool *flag, int timeout_ms)
 {
-	int64_t	end = testutil_ms() + timeout_ms;
+	int64_t	end = testutil_ms() + testutil_scale_ms(timeout_ms);
 
 	while (!*flag && testutil_ms() < end)
 		ck_assert(loop_run_once(loop, 10000) != -1);
@@ -257,7 +275,8 @@ testutil_run_cmd(char *const argv[], char **out, char **err, int timeout_ms)
 	close(epipe[1]);
 	fds[0] = opipe[0];
 	fds[1] = epipe[0];
-	finished = testutil_collect(fds, bufs, testutil_ms() + timeout_ms);
+	finished = testutil_collect(fds, bufs,
+	    testutil_ms() + testutil_scale_ms(timeout_ms));
 	if (!finished)
 		kill(pid, SIGKILL);
 	ck_assert(waitpid(pid, &status, 0) == pid);

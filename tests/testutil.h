@@ -51,14 +51,24 @@ const char *testutil_log_captured(void);
 void	 testutil_log_capture_stop(void);
 
 /*
- * Runs loop iterations until *flag becomes true or timeout_ms of real time
- * pass; returns *flag.
+ * The factor on the tests' real-time bounds: $SONDE_TEST_TIMESCALE (1 to
+ * 1000; 1 when unset).  make check-valgrind sets it, since everything runs
+ * 10-50x slower under memcheck; what a test checks stays the same.
+ */
+int	testutil_timescale(void);
+/* Returns ms times testutil_timescale(). */
+int	testutil_scale_ms(int ms);
+
+/*
+ * Runs loop iterations until *flag becomes true or timeout_ms (scaled by
+ * testutil_timescale()) of real time pass; returns *flag.
  */
 bool	testutil_run_until(struct loop *loop, const bool *flag, int timeout_ms);
 
 /*
  * Runs argv (argv[0] a path) with stdin from /dev/null, capturing stdout
- * and stderr into new strings (caller frees), waiting at most timeout_ms.
+ * and stderr into new strings (caller frees), waiting at most timeout_ms
+ * (scaled by testutil_timescale()).
  * Returns the exit status, or -1 when it did not exit in time (killed),
  * or 128+signal when killed by a signal.
  */
