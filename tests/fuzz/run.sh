@@ -1,0 +1,53 @@
+#!/bin/sh
+# SPDX-License-Identifier: ISC
+#
+# make fuzz: runs each libFuzzer harness (built by configure CC=clang
+# --enable-fuzz) for SECONDS on a scratch copy of its seed corpus, so the
+# source tree is never modified, with a memory and a per-input time
+# limit.  Prints each target's last status line; on a crash keeps the
+# scratch directory and names the input that crashed (copy it into
+# tests/fuzz/TARGET/crash-WHAT, fix the bug, and make check replays it
+# from then on).  Exits non-zero when any target crashed.
+#
+# usage: run.sh SRCDIR SECONDS TARGET...   (from the build directory)
+set -u
+srcdir=$1
+seconds=$2
+shift 2
+failed=
+for t in "$@"; do
+	bin=tests/fuzz/fuzz_$t
+	if [ ! -x "$bin" ]; then
+		echo "fuzz: $bin is not built (configure CC=clang --enable-fuzz)" >&2
+		exit 2
+	fi
+	scratch=$(mktemp -d "${TMPDIR:-/tmp}/sonde-fuzz-$t.XXXXXX")
+	mkdir "$scratch/corpus" "$scratch/crashes"
+	cp "$srcdir/tests/fuzz/$t/"* "$scratch/corpus/"
+	dict=
+	[ -f "$srcdir/tests/fuzz/$t.dict" ] &&
+	    dict="-dict=$srcdir/tests/fuzz/$t.dict"
+	echo "fuzz: $t for ${seconds}s ($scratch)"
+	# shellcheck disable=SC2086 # dict is one word or none
+	"$bin" -max_total_time="$seconds" -rss_limit_mb=512 -timeout=10 \
+	    -max_len=16384 -print_final_stats=1 \
+	    -artifact_prefix="$scratch/crashes/" $dict \
+	    "$scratch/corpus" </dev/null >"$scratch/log" 2>&1
+	rc=$?
+	grep -E '^#[0-9]+ +(DONE|pulse|NEW|REDUCE)' "$scratch/log" | tail -1
+	grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' \
+	    "$scratch/log"
+	if [ "$rc" -ne 0 ] || [ -n "$(ls "$scratch/crashes")" ]; then
+		echo "fuzz: $t FAILED (exit $rc); log and inputs in $scratch:" >&2
+		ls "$scratch/crashes" >&2
+		grep -E 'ERROR|invariant broken|SUMMARY' "$scratch/log" | head -5 >&2
+		failed="$failed $t"
+	else
+		rm -rf "$scratch"
+	fi
+done
+if [ -n "$failed" ]; then
+	echo "fuzz: crashes in:$failed" >&2
+	exit 1
+fi
+echo "fuzz: no crash in $*"
