@@ -5,12 +5,13 @@
  * fuzzed record text.
  *
  * Asserts: a record that decodes has at least one item, each a valid
- * kind with every string terminated inside its field and at most
- * NOTIFY_LABELS_MAX labels; it encodes again (outbox_encode(), what a
- * send would rewrite) with every item kept; and that encoding decodes to
- * the same record (re-encoded, the same text): once decoded,
- * what is read back is exactly what was written, so a record never
- * changes meaning by being read and rewritten.
+ * kind with every string terminated inside its field, at most
+ * NOTIFY_LABELS_MAX labels, times a channel can subtract (at, since and
+ * created >= 0) and failed=bad/of with bad <= of <= 64; it encodes
+ * again (outbox_encode(), what a send would rewrite) with every item
+ * kept; and that encoding decodes to the same record (re-encoded, the
+ * same text): what is read back is exactly what was written, so a
+ * record never changes meaning by being read and rewritten.
  */
 #include "autoconf.h"
 
@@ -46,6 +47,14 @@ fuzz_items_sane(const struct notify_item *items, size_t n)
 		fuzz_terminated(it->phase, sizeof(it->phase), "phase");
 		FUZZ_ASSERT(it->nlabels <= NOTIFY_LABELS_MAX, "%u labels",
 		    it->nlabels);
+		/*
+		 * Channels subtract these (slack: at - since; the outbox:
+		 * now - created) and print "failed=bad/of".
+		 */
+		FUZZ_ASSERT(it->at >= 0 && it->since >= 0, "at %lld since "
+		    "%lld", (long long)it->at, (long long)it->since);
+		FUZZ_ASSERT(it->bad <= it->of && it->of <= 64, "failed=%u/%u",
+		    it->bad, it->of);
 		for (l = 0; l < it->nlabels; l++) {
 			fuzz_terminated(it->labels[l].key,
 			    sizeof(it->labels[l].key), "label key");
@@ -96,6 +105,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	fuzz_terminated(channel, sizeof(channel), "channel");
+	FUZZ_ASSERT(created >= 0, "created %lld", (long long)created);
 	fuzz_items_sane(items, n);
 	enc = outbox_encode(seq, channel, created, items, n);
 	FUZZ_ASSERT(enc != NULL, "a decoded record does not encode: %s",
