@@ -24,13 +24,21 @@ for t in "$@"; do
 	scratch=$(mktemp -d "${TMPDIR:-/tmp}/sonde-fuzz-$t.XXXXXX")
 	mkdir "$scratch/corpus" "$scratch/crashes"
 	cp "$srcdir/tests/fuzz/$t/"* "$scratch/corpus/"
-	dict=
-	[ -f "$srcdir/tests/fuzz/$t.dict" ] &&
-	    dict="-dict=$srcdir/tests/fuzz/$t.dict"
+	# config: libconfig 1.5 leaks on many broken files (suppressed),
+	# and each leak makes libFuzzer scan a heap holding the CA store:
+	# 300 inputs/s without the scan, 90 with.  Leaks there are still
+	# caught by the replay under ASan (make check in the sanitizer build).
+	leaks=1
+	case $t in
+	config)			dict=config.dict; leaks=0 ;;
+	outbox|state|slo)	dict=json.dict ;;
+	*)			dict= ;;
+	esac
+	[ -n "$dict" ] && dict="-dict=$srcdir/tests/fuzz/$dict"
 	echo "fuzz: $t for ${seconds}s ($scratch)"
 	# shellcheck disable=SC2086 # dict is one word or none
 	"$bin" -max_total_time="$seconds" -rss_limit_mb=512 -timeout=10 \
-	    -max_len=16384 -print_final_stats=1 \
+	    -max_len=16384 -print_final_stats=1 -detect_leaks=$leaks \
 	    -artifact_prefix="$scratch/crashes/" $dict \
 	    "$scratch/corpus" </dev/null >"$scratch/log" 2>&1
 	rc=$?
