@@ -29,7 +29,7 @@ struct http_response {
 	bool			 https;
 	int			 version;	/* HTTP_VER_1_0 ... */
 	const char		*url;
-	const char		*body;		/* kept only with a body regex */
+	const char		*body;	/* kept only with a body regex */
 	size_t			 len;
 	http_header_get_cb	 header;
 	void			*arg;
@@ -42,7 +42,8 @@ extern const struct probe_ops http_probe_ops;
  * res's status and message on the first that fails; res is left alone
  * when all hold.  elapsed (µs) is for the message.
  */
-void	http_match(const struct http_conf *hc, const struct http_response *r,
-	    int64_t elapsed, struct probe_result *res);
+void	http_match(const struct http_conf *hc,
+	    const struct http_response *r, int64_t elapsed,
+	    struct probe_result *res);
 
 #endif /* SONDE_HTTP_H */

@@ -154,10 +154,11 @@ static void
 fuzz_verdict(const struct http_conf *hc, const struct http_response *r,
     struct fuzz_headers *hs, const struct probe_result *res)
 {
-	bool	code_ok = (hc->status_ok[r->code / 64] >> (r->code % 64)) & 1;
-	size_t	i, nbad = 0;
-	const char *m;
+	bool		 code_ok;
+	size_t		 i, nbad = 0;
+	const char	*m;
 
+	code_ok = (hc->status_ok[r->code / 64] >> (r->code % 64)) & 1;
 	for (m = res->message; *m != '\0'; m++)
 		FUZZ_ASSERT(*m >= 0x20 && *m <= 0x7e, "message byte 0x%02x: "
 		    "%s", (unsigned)(unsigned char)*m, res->message);

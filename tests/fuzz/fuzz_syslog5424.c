@@ -25,7 +25,7 @@
 #include "fuzz.h"
 #include "notify.h"
 
-#define FUZZ_SYSLOG_MAX	4096	/* what alerts/syslog.c formats into */
+#define FUZZ_SYSLOG_MAX	4096	/* what alerts/syslog.c fills */
 
 static bool
 fuzz_printus(const char **p, size_t max, const char *what)

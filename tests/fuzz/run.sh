@@ -18,7 +18,8 @@ failed=
 for t in "$@"; do
 	bin=tests/fuzz/fuzz_$t
 	if [ ! -x "$bin" ]; then
-		echo "fuzz: $bin is not built (configure CC=clang --enable-fuzz)" >&2
+		echo "fuzz: $bin is not built" \
+		    "(configure CC=clang --enable-fuzz)" >&2
 		exit 2
 	fi
 	scratch=$(mktemp -d "${TMPDIR:-/tmp}/sonde-fuzz-$t.XXXXXX")
@@ -42,13 +43,16 @@ for t in "$@"; do
 	    -artifact_prefix="$scratch/crashes/" $dict \
 	    "$scratch/corpus" </dev/null >"$scratch/log" 2>&1
 	rc=$?
-	grep -E '^#[0-9]+ +(DONE|pulse|NEW|REDUCE)' "$scratch/log" | tail -1
-	grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' \
+	# The log holds the inputs' bytes too: grep -a.
+	grep -aE '^#[0-9]+ +(DONE|pulse|NEW|REDUCE)' "$scratch/log" | tail -1
+	grep -aE '^stat::(number_of_executed|average_exec|peak_rss)' \
 	    "$scratch/log"
 	if [ "$rc" -ne 0 ] || [ -n "$(ls "$scratch/crashes")" ]; then
-		echo "fuzz: $t FAILED (exit $rc); log and inputs in $scratch:" >&2
+		echo "fuzz: $t FAILED (exit $rc); log and inputs in" \
+		    "$scratch:" >&2
 		ls "$scratch/crashes" >&2
-		grep -E 'ERROR|invariant broken|SUMMARY' "$scratch/log" | head -5 >&2
+		grep -aE 'ERROR|invariant broken|runtime error|SUMMARY' \
+		    "$scratch/log" | head -5 >&2
 		failed="$failed $t"
 	else
 		rm -rf "$scratch"
