@@ -32,7 +32,7 @@ for t in "$@"; do
 	leaks=1
 	case $t in
 	config)			dict=config.dict; leaks=0 ;;
-	outbox|state|slo)	dict=json.dict ;;
+	outbox|state|slo|incident) dict=json.dict ;;
 	*)			dict= ;;
 	esac
 	[ -n "$dict" ] && dict="-dict=$srcdir/tests/fuzz/$dict"
