@@ -700,6 +700,40 @@ START_TEST(test_incident_bad_utf8)
 }
 END_TEST
 
+/*
+ * Lines with times sonde never writes (before 1970, past 9999) are
+ * skipped like foreign lines: the stats subtract them.  Found by
+ * fuzz_incident (signed overflow in incident_stats).
+ */
+START_TEST(test_incident_times_out_of_range)
+{
+	const char		*dir = testutil_tmpdir();
+	struct incident_event	*v;
+	struct incident_stats	 st;
+	size_t			 n, skipped;
+	char			 err[256];
+
+	free(testutil_write_file(dir, INCIDENT_FILE,
+	    "{\"event\":\"firing\",\"at_us\":1000,\"rule\":\"down\","
+	    "\"check\":\"db\"}\n"
+	    "{\"event\":\"resolved\",\"at_us\":2000,\"rule\":\"down\","
+	    "\"check\":\"db\",\"fired_at_us\":-9223372036854775807}\n"
+	    "{\"event\":\"firing\",\"at_us\":-1,\"rule\":\"down\","
+	    "\"check\":\"db\"}\n"
+	    "{\"event\":\"firing\",\"at_us\":9223372036854775807,"
+	    "\"rule\":\"down\",\"check\":\"db\"}\n"));
+	ck_assert_int_eq(incident_load(dir, &v, &n, &skipped, err,
+	    sizeof(err)), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(skipped, 3);
+	incident_stats(v, n, "db", 0, 5000, &st);
+	ck_assert_uint_eq(st.incidents, 1);
+	ck_assert_uint_eq(st.open, 1);
+	ck_assert_int_eq(st.down_us, 4000);
+	free(v);
+}
+END_TEST
+
 /* ---- sonde report ------------------------------------------------------ */
 
 /* Runs report_run() into a string (caller frees); *rc its status. */
@@ -1117,6 +1151,7 @@ slo_suite(void)
 	tcase_add_test(tc, test_incident_stats);
 	tcase_add_test(tc, test_incident_rotation);
 	tcase_add_test(tc, test_incident_bad_utf8);
+	tcase_add_test(tc, test_incident_times_out_of_range);
 	tcase_add_test(tc, test_report_from_state_dir);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("daemon");
