@@ -234,22 +234,29 @@ static char *
 secret_read_file(const char *path, char *why, size_t whylen)
 {
 	FILE	*f;
-	char	 buf[SECRET_MAX];
+	char	 buf[SECRET_MAX], *v;
 	size_t	 n;
+	int	 mode;
 
 	if ((f = fopen(path, "re")) == NULL) {
 		snprintf(why, whylen, "%s", strerror(errno));
 		return NULL;
 	}
+	if ((mode = confread_secret_mode(fileno(f), why, whylen)) == -1) {
+		fclose(f);
+		return NULL;
+	}
+	if (mode == 1)
+		log_warnx("channel", "secret file %s: %s", path, why);
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
 	buf[strcspn(buf, "\r\n")] = '\0';
-	if (buf[0] == '\0') {
+	v = buf[0] != '\0' ? xstrdup(buf) : NULL;
+	explicit_bzero(buf, sizeof(buf));	/* no copy left on the stack */
+	if (v == NULL)
 		snprintf(why, whylen, "the file is empty");
-		return NULL;
-	}
-	return xstrdup(buf);
+	return v;
 }
 
 char *

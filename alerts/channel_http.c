@@ -23,6 +23,12 @@
 #include "xmalloc.h"
 
 #define ANSWER_MAX	1024	/* of the body kept for the detail */
+/*
+ * A Retry-After beyond a day is a hostile or broken endpoint; the outbox
+ * caps it lower still.  Capping here, in seconds, keeps the conversion
+ * to microseconds from overflowing: curl hands over any 63-bit number.
+ */
+#define RETRY_AFTER_MAX_S	86400
 
 struct chttp {
 	struct loop		*loop;
@@ -93,6 +99,8 @@ chttp_done(CURL *easy, CURLcode rc, void *arg)
 	}
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &ra);
+	if (ra > RETRY_AFTER_MAX_S)
+		ra = RETRY_AFTER_MAX_S;
 	if (status >= 200 && status < 300)
 		o = CHANNEL_DELIVERED;
 	else if (status == 429 || status == 408 || status >= 500)
@@ -125,6 +133,14 @@ chttp_setup(struct chttp *h, const char *url, const char *const *headers,
 	bad |= curl_easy_setopt(h->easy, CURLOPT_USERAGENT,
 	    "sonde/" PACKAGE_VERSION);
 	bad |= curl_easy_setopt(h->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	/*
+	 * curl's defaults, stated: a webhook that redirects is refused
+	 * (3xx is rejected), never followed with the alert to another
+	 * host; the peer and its name are verified.
+	 */
+	bad |= curl_easy_setopt(h->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	bad |= curl_easy_setopt(h->easy, CURLOPT_SSL_VERIFYPEER, 1L);
+	bad |= curl_easy_setopt(h->easy, CURLOPT_SSL_VERIFYHOST, 2L);
 	return bad != 0 || h->headers == NULL ? -1 : 0;
 }
 

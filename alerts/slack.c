@@ -75,7 +75,12 @@ slack_conf_free(void *p)
 	free(sc);
 }
 
-/* Slack's mrkdwn wants &, < and > escaped; nothing else. */
+/*
+ * Slack's mrkdwn wants &, < and > escaped; nothing else.  Every control
+ * sequence that pings or links (<!channel>, <@U123>, <url|text>) starts
+ * with '<', so text escaped here cannot page anyone.  A cut falls on a
+ * UTF-8 boundary: one bad byte would make jansson refuse the whole body.
+ */
 static char *
 slack_escape(const char *s, char *buf, size_t buflen)
 {
@@ -90,6 +95,12 @@ slack_escape(const char *s, char *buf, size_t buflen)
 			o += strlen(rep);
 		} else
 			buf[o++] = *s;
+	}
+	if (*s != '\0' && ((unsigned char)*s & 0xc0) == 0x80) {
+		while (o > 0 && ((unsigned char)buf[o - 1] & 0xc0) == 0x80)
+			o--;
+		if (o > 0 && (unsigned char)buf[o - 1] >= 0xc0)
+			o--;
 	}
 	buf[o] = '\0';
 	return buf;
@@ -167,8 +178,10 @@ slack_head(const struct channel_msg *msg, const char *summary)
 	for (i = 0; msg->n > 1 && i < msg->n && i < SLACK_DIGEST_MAX &&
 	    o < sizeof(txt); i++)
 		o += (size_t)snprintf(txt + o, sizeof(txt) - o,
-		    "\n• %s/%s %s%s%s", msg->items[i].rule,
-		    msg->items[i].check, notify_kind_str(msg->items[i].kind),
+		    "\n• %s/%s %s%s%s", slack_escape(msg->items[i].rule, esc,
+		    sizeof(esc) / 2), slack_escape(msg->items[i].check,
+		    esc + sizeof(esc) / 2, sizeof(esc) / 2),
+		    notify_kind_str(msg->items[i].kind),
 		    msg->items[i].reason[0] != '\0' ? ": " : "",
 		    msg->items[i].reason);
 	if (msg->n > SLACK_DIGEST_MAX && o < sizeof(txt)) {
@@ -187,19 +200,29 @@ slack_body(const struct channel_msg *msg)
 	char				 summary[2 * NOTIFY_TEXT_MAX + 64];
 	char				 text[3 * NOTIFY_TEXT_MAX + 128], *s;
 	char				 ctx[4 * NOTIFY_TEXT_MAX];
+	char				 esc[2 * NOTIFY_TEXT_MAX + 256];
+	char				 esc2[2 * NOTIFY_TEXT_MAX + 64];
+	char				 esc3[2 * NOTIFY_TEXT_MAX + 64];
 	json_t				*blocks, *root;
 
 	channel_summary(msg, summary, sizeof(summary));
-	snprintf(text, sizeof(text), "%s%s%s", summary,
-	    msg->note[0] != '\0' ? " — " : "", msg->note);
+	/*
+	 * Slack parses the fallback text as mrkdwn too, and a probe's
+	 * message carries a target's words (a reply, a certificate
+	 * subject): "<!channel>" there must not page a whole channel.
+	 */
+	snprintf(text, sizeof(text), "%s%s%s", slack_escape(summary, esc,
+	    sizeof(esc)), msg->note[0] != '\0' ? " — " : "",
+	    slack_escape(msg->note, esc2, sizeof(esc2)));
 	blocks = json_array();
 	json_array_append_new(blocks, slack_head(msg, summary));
 	if (msg->n == 1 && !msg->test)
 		json_array_append_new(blocks, json_pack("{s:s, s:o}", "type",
 		    "section", "fields", slack_fields(it)));
-	snprintf(ctx, sizeof(ctx), "sonde on %s%s%s%s%s", it->agent,
-	    it->note[0] != '\0' ? " · " : "", it->note,
-	    msg->note[0] != '\0' ? " · " : "", msg->note);
+	snprintf(ctx, sizeof(ctx), "sonde on %s%s%s%s%s", slack_escape(
+	    it->agent, esc, sizeof(esc)), it->note[0] != '\0' ? " · " : "",
+	    slack_escape(it->note, esc3, sizeof(esc3)),
+	    msg->note[0] != '\0' ? " · " : "", esc2);
 	json_array_append_new(blocks, json_pack("{s:s, s:[o]}", "type",
 	    "context", "elements", slack_mrkdwn(ctx)));
 	root = json_pack("{s:s, s:[{s:s, s:o}]}", "text", text,

@@ -254,6 +254,22 @@ syslog_time(int64_t us, char *buf, size_t buflen)
 	    tm.tm_min, tm.tm_sec, (int)(us % 1000000));
 }
 
+/*
+ * One message is one line: a newline from a target's words would start a
+ * forged entry in a receiver that splits on it (syslog(3), UDP, LF
+ * framing).  Returns len.
+ */
+static size_t
+syslog_one_line(char *buf, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			buf[i] = ' ';
+	return len;
+}
+
 size_t
 channel_syslog_format(const struct channel_msg *msg, int facility,
     int rfc5424, char *buf, size_t buflen)
@@ -269,7 +285,8 @@ channel_syslog_format(const struct channel_msg *msg, int facility,
 	if (!rfc5424) {
 		w = snprintf(buf, buflen, "%s%s%s", text, msg->note[0] != '\0' ?
 		    " - " : "", msg->note);
-		return w < 0 ? 0 : (size_t)w < buflen ? (size_t)w : buflen - 1;
+		return syslog_one_line(buf, w < 0 ? 0 : (size_t)w < buflen ?
+		    (size_t)w : buflen - 1);
 	}
 	syslog_time(it->at, ts, sizeof(ts));
 	if (gethostname(host, sizeof(host)) == -1 || host[0] == '\0')
@@ -302,7 +319,7 @@ channel_syslog_format(const struct channel_msg *msg, int facility,
 		w = snprintf(buf + o, buflen - o, "] %s", text);
 		o += w > 0 ? (size_t)w : 0;
 	}
-	return o < buflen ? o : buflen - 1;
+	return syslog_one_line(buf, o < buflen ? o : buflen - 1);
 }
 
 static void

@@ -525,9 +525,11 @@ run_minloop() {
 	warm=$(( dur / 4 )); [ "$warm" -ge 1 ] || warm=1
 	wait_quiet
 	tw0=$(tw_ss); h0=$(host_jiffies)
-	# Same names, so the same hash-spread due times as sonde's scheduler.
+	# Same names, so the same hash-spread due times as sonde's scheduler,
+	# on the same grid (agent.schedule_grid's default, 50 ms).
 	"$minloop_bin" --port "$sink_port" --checks "$n" \
-	    --interval "$interval_ms" --prefix t --width 5 --duration "$dur" \
+	    --interval "$interval_ms" --prefix t --width 5 --grid 50 \
+	    --duration "$dur" \
 	    --warmup "$warm" --close "$how" --sleep "$minloop_sleep" \
 	    --max-in-flight "$max_in_flight" \
 	    --timeout "$timeout_ms" >"$tmp/minloop.out" 2>&1 &

@@ -15,8 +15,10 @@
  * With --checks N --interval MS the due times are sonde's own
  * (src/sched.c): check i (from 1) is named --prefix and i zero-padded to
  * --width digits ("t00001"), first runs at FNV-1a-64(name) mod interval,
- * then on a fixed grid; so both loops wake up the same way.  With --rate
- * they are evenly spaced instead.
+ * then on a fixed grid; so both loops wake up the same way.  --grid MS
+ * rounds each first run up to a multiple of MS, as sonde's
+ * agent.schedule_grid does (give it the same value).  With --rate they
+ * are evenly spaced instead.
  *
  * What it reports is its own CPU (getrusage RUSAGE_SELF, user + sys) per
  * completed probe over the window after --warmup, which the bench divides
@@ -103,7 +105,7 @@ usage(void)
 	fprintf(stderr, "usage: tcp_minloop --port N [--host A.B.C.D] "
 	    "--duration S\n"
 	    "         (--rate PROBES_PER_S | --checks N --interval MS "
-	    "[--prefix t --width 5])\n"
+	    "[--prefix t --width 5 --grid MS])\n"
 	    "         [--warmup S] [--close rst|graceful] [--sleep us|ms] "
 	    "[--epoll-del]\n"
 	    "         [--max-in-flight N] [--timeout MS]\n");
@@ -274,7 +276,7 @@ ml_cmp64(const void *a, const void *b)
 }
 
 static void
-ml_offsets(struct ml *m, const char *prefix, int width)
+ml_offsets(struct ml *m, const char *prefix, int width, int64_t grid_us)
 {
 	char		name[256];
 	uint64_t	i;
@@ -285,6 +287,9 @@ ml_offsets(struct ml *m, const char *prefix, int width)
 		    (unsigned long long)i + 1);
 		m->offsets[i] = (int64_t)(ml_fnv1a(name) %
 		    (uint64_t)m->interval_us);
+		if (grid_us > 0 && m->interval_us % grid_us == 0)
+			m->offsets[i] = (m->offsets[i] + grid_us - 1) /
+			    grid_us * grid_us;
 	}
 	qsort(m->offsets, m->ncheck, sizeof(*m->offsets), ml_cmp64);
 	m->rate = (double)m->ncheck * 1e6 / (double)m->interval_us;
@@ -390,7 +395,7 @@ parse_args(struct ml *m, int argc, char **argv)
 {
 	const char	*host = "127.0.0.1", *prefix = "t";
 	int		 i, port = 0, width = 5;
-	double		 interval_ms = 0;
+	double		 interval_ms = 0, grid_ms = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--epoll-del") == 0) {
@@ -411,6 +416,8 @@ parse_args(struct ml *m, int argc, char **argv)
 			interval_ms = num_arg(argv[++i], 1, 864e5);
 		else if (strcmp(argv[i], "--prefix") == 0)
 			prefix = argv[++i];
+		else if (strcmp(argv[i], "--grid") == 0)
+			grid_ms = num_arg(argv[++i], 0, 1000);
 		else if (strcmp(argv[i], "--width") == 0)
 			width = (int)num_arg(argv[++i], 0, 20);
 		else if (strcmp(argv[i], "--duration") == 0)
@@ -451,7 +458,7 @@ parse_args(struct ml *m, int argc, char **argv)
 		if (m->ncheck == 0 || interval_ms < 1)
 			usage();
 		m->interval_us = (int64_t)(interval_ms * 1000);
-		ml_offsets(m, prefix, width);
+		ml_offsets(m, prefix, width, (int64_t)(grid_ms * 1000));
 	}
 	m->dst.sin_family = AF_INET;
 	m->dst.sin_port = htons((uint16_t)port);

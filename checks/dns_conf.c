@@ -49,6 +49,8 @@ dns_patterns_free(struct dns_patterns *ps)
 
 	for (i = 0; i < ps->n; i++)
 		pattern_free(ps->p[i]);
+	free(ps->p);
+	ps->p = NULL;
 	ps->n = 0;
 }
 
@@ -65,11 +67,13 @@ dns_conf_free(void *kind_conf)
 	free(dc->servers);
 	for (i = 0; i < dc->nservers; i++)
 		free(dc->server[i].host);
+	free(dc->server);
 	dns_patterns_free(&dc->answer);
 	dns_patterns_free(&dc->authority);
 	dns_patterns_free(&dc->additional);
 	for (i = 0; i < dc->ninclude; i++)
 		free(dc->include[i]);
+	free(dc->include);
 	free(dc);
 }
 
@@ -131,6 +135,7 @@ dns_conf_pattern(struct confread *cr, const config_setting_t *s,
 		    config_setting_name(config_setting_parent(s)), err);
 		return;
 	}
+	ps->p = xreallocarray(ps->p, (size_t)ps->n + 1, sizeof(*ps->p));
 	ps->p[ps->n++] = p;
 }
 
@@ -145,6 +150,8 @@ dns_conf_include(struct confread *cr, const config_setting_t *s,
 		    "be empty");
 		return;
 	}
+	dc->include = xreallocarray(dc->include, (size_t)dc->ninclude + 1,
+	    sizeof(*dc->include));
 	dc->include[dc->ninclude++] = xstrdup(rdata);
 }
 
@@ -154,11 +161,15 @@ dns_conf_server(struct confread *cr, const config_setting_t *s,
     const char *spec, void *arg)
 {
 	struct dns_conf		*dc = arg;
-	struct dns_server	*sv = &dc->server[dc->nservers];
+	struct dns_server	*sv;
 	struct sockaddr_storage	 ss;
 	char			 host[256], *colon, *end;
 	unsigned long		 port = 53;
 
+	dc->server = xreallocarray(dc->server, (size_t)dc->nservers + 1,
+	    sizeof(*dc->server));
+	sv = &dc->server[dc->nservers];
+	memset(sv, 0, sizeof(*sv));
 	snprintf(host, sizeof(host), "%s", spec);
 	if (host[0] == '[' && (end = strchr(host, ']')) != NULL) {
 		colon = end[1] == ':' ? end + 1 : NULL;

@@ -27,9 +27,10 @@ enum dns_mode {
 	DNS_MATCH_NONE
 };
 
+/* Arrays sized to what the config gives (10,000 checks are kept at once). */
 struct dns_patterns {
-	struct pattern	*p[DNS_MAX_EXPECT];
-	int		 n;
+	struct pattern	**p;		/* n, at most DNS_MAX_EXPECT */
+	int		  n;
 };
 
 struct dns_server {
@@ -49,7 +50,7 @@ struct dns_conf {
 	int			 nservers;	/* 0: the system's */
 	bool			 names;		/* some server is a name */
 	char			*servers;	/* csv when all literal */
-	struct dns_server	 server[DNS_MAX_SERVERS];
+	struct dns_server	*server;	/* nservers, <= DNS_MAX_SERVERS */
 	/* expect */
 	int			 rcode;
 	int			 aa;		/* -1: any */
@@ -60,7 +61,7 @@ struct dns_conf {
 	struct dns_patterns	 answer;
 	struct dns_patterns	 authority;
 	struct dns_patterns	 additional;
-	char			*include[DNS_MAX_EXPECT];
+	char			**include;	/* ninclude, <= DNS_MAX_EXPECT */
 	int			 ninclude;
 };
 

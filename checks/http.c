@@ -144,7 +144,7 @@ http_cleanup(struct probe_run *run)
 	resolver_cancel(h->query);
 	if (h->easy != NULL) {
 		curlmux_remove(h->mux, h->easy);
-		curl_easy_cleanup(h->easy);
+		curlmux_easy_put(h->mux, h->easy);
 	}
 	curl_slist_free_all(h->connect_to);
 	curl_slist_free_all(h->headers);
@@ -804,7 +804,7 @@ http_easy_new(struct http_run *h)
 	const struct http_conf	*hc = h->conf;
 	CURL			*e;
 
-	if ((e = curl_easy_init()) == NULL)
+	if ((e = curlmux_easy_get(h->mux)) == NULL)
 		return NULL;
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
@@ -932,6 +932,23 @@ http_easy_hop(struct http_run *h, const struct sockaddr_storage *ss)
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, ver);
 }
 
+/*
+ * connect_to stands for the configured URL's host, as curl --connect-to
+ * HOST:PORT:... does: every hop to that host goes there, so a redirect
+ * within the origin (a trailing slash, a login page) stays on the
+ * balancer's backend under test.  With a port, only hops to the URL's
+ * port; without one, hops to any port of that host, keeping the hop's
+ * (http to https on the same name).  Other hosts go where they say.
+ */
+static bool
+http_connect_to_applies(const struct http_run *h)
+{
+	const struct http_conf	*hc = h->conf;
+
+	return hc->ct_host != NULL && strcasecmp(h->host, hc->host) == 0 &&
+	    (hc->ct_port == 0 || h->port == hc->port);
+}
+
 /* The address is known: start this hop's transfer. */
 static int
 http_transfer(struct http_run *h, const struct sockaddr_storage *addr)
@@ -942,7 +959,7 @@ http_transfer(struct http_run *h, const struct sockaddr_storage *addr)
 	char			 err[128];
 
 	port = h->conf->proxy != NULL ? h->conf->proxy_port :
-	    h->conf->ct_host != NULL && h->hops == 0 && h->conf->ct_port != 0 ?
+	    http_connect_to_applies(h) && h->conf->ct_port != 0 ?
 	    h->conf->ct_port : h->port;
 	if (ss.ss_family == AF_INET)
 		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
@@ -1005,7 +1022,7 @@ http_hop_begin(struct http_run *h)
 	int			 family;
 
 	if (h->hops == 0) {	/* the configured URL, split at load */
-		memcpy(h->host, hc->host, sizeof(h->host));
+		snprintf(h->host, sizeof(h->host), "%s", hc->host);
 		h->port = hc->port;
 		h->https = hc->https;
 	} else if (http_conf_url_split(h->url, h->host, sizeof(h->host),
@@ -1016,7 +1033,7 @@ http_hop_begin(struct http_run *h)
 	}
 	if (hc->proxy != NULL)
 		name = hc->proxy_host;
-	else if (hc->ct_host != NULL && h->hops == 0)
+	else if (http_connect_to_applies(h))
 		name = hc->ct_host;
 	else
 		name = h->host;

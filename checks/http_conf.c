@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 #include <libconfig.h>
@@ -25,6 +26,7 @@
 #include "config.h"
 #include "confread.h"
 #include "http_conf.h"
+#include "log.h"
 #include "pattern.h"
 #include "resolver.h"
 #include "xmalloc.h"
@@ -100,6 +102,40 @@ done:
 	return ret;
 }
 
+/*
+ * Whether url carries user:password@.  The URL is the check's target in
+ * logs, metrics, /status.json and notifications; a password there is
+ * published everywhere, so credentials live in basic_auth (file or env).
+ */
+static bool
+http_conf_url_has_userinfo(const char *url)
+{
+	CURLU	*u = curl_url();
+	char	*user = NULL, *pw = NULL;
+	bool	 has;
+
+	(void)curl_url_set(u, CURLUPART_URL, url, 0);
+	has = curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PASSWORD, &pw, 0) == CURLUE_OK;
+	curl_free(user);
+	curl_free(pw);
+	curl_url_cleanup(u);
+	return has;
+}
+
+/*
+ * Headers that carry a credential: inline they would sit in a file that
+ * also holds checks, and go to every host a redirect names (basic_auth
+ * and bearer_token go to the configured origin only).
+ */
+static bool
+http_conf_header_is_secret(const char *name)
+{
+	return strcasecmp(name, "Authorization") == 0 ||
+	    strcasecmp(name, "Proxy-Authorization") == 0 ||
+	    strcasecmp(name, "Cookie") == 0;
+}
+
 /* "host:port" or "[v6]:port" or a bare host; port 0 when absent. */
 static int
 http_conf_hostport(const char *s, char *host, size_t hostlen, int *port)
@@ -163,6 +199,8 @@ http_conf_free(void *kind_conf)
 	free(hc->client_key);
 	free(hc->server_name);
 	free(hc->ct_host);
+	free(hc->host);
+	free(hc->proxy_host);
 	pattern_free(hc->body_re);
 	pattern_free(hc->body_not);
 	for (i = 0; i < hc->nhexpect; i++) {
@@ -174,11 +212,14 @@ http_conf_free(void *kind_conf)
 }
 
 /*
- * Reads a whole file of at most HTTP_FILE_MAX bytes; *len its size.
- * Returns a new NUL-terminated buffer, or NULL with errno set.
+ * Reads a whole file of at most HTTP_FILE_MAX bytes; *len its size.  A
+ * secret's file is vetted first (confread_secret_mode; EPERM when
+ * refused, why filled).  Returns a new NUL-terminated buffer, or NULL
+ * with errno set.
  */
 static char *
-http_conf_read_file(const char *path, size_t *len)
+http_conf_read_file(const char *path, size_t *len, bool secret, char *why,
+    size_t whylen)
 {
 	FILE	*f;
 	char	*buf;
@@ -187,6 +228,16 @@ http_conf_read_file(const char *path, size_t *len)
 
 	if ((f = fopen(path, "re")) == NULL)
 		return NULL;
+	if (secret && (saved = confread_secret_mode(fileno(f), why,
+	    whylen)) != 0) {
+		if (saved == 1)
+			log_warnx("config", "secret file %s: %s", path, why);
+		else {
+			fclose(f);
+			errno = EPERM;
+			return NULL;
+		}
+	}
 	buf = xmalloc(HTTP_FILE_MAX + 1);
 	n = fread(buf, 1, HTTP_FILE_MAX + 1, f);
 	saved = ferror(f) ? EIO : 0;
@@ -212,13 +263,14 @@ static char *
 http_conf_secret(struct confread *cr, const config_setting_t *s, const char *what,
     const char *file, const char *env)
 {
-	char	*v;
+	char	*v, why[160];
 	size_t	 len = 0;
 
 	if (file != NULL) {
-		if ((v = http_conf_read_file(file, &len)) == NULL) {
+		if ((v = http_conf_read_file(file, &len, true, why,
+		    sizeof(why))) == NULL) {
 			confread_error(cr, s, "%s: cannot read %s: %s", what,
-			    file, strerror(errno));
+			    file, errno == EPERM ? why : strerror(errno));
 			return NULL;
 		}
 		if (len > 0 && v[len - 1] == '\n')
@@ -317,6 +369,12 @@ http_conf_headers(struct confread *cr, const config_setting_t *group,
 			continue;
 		}
 		value = config_setting_get_string(h);
+		if (http_conf_header_is_secret(name)) {
+			confread_error(cr, h, "header '%s' holds a credential; "
+			    "use basic_auth or bearer_token, which read it "
+			    "from a file or the environment", name);
+			continue;
+		}
 		if (strpbrk(value, "\r\n") != NULL) {
 			confread_error(cr, h, "header '%s': value must not "
 			    "contain CR or LF", name);
@@ -344,7 +402,8 @@ http_conf_body(struct confread *cr, const config_setting_t *group,
 	if (hc->body != NULL)
 		confread_error(cr, config_setting_get_member(group,
 		    "body_file"), "'body' and 'body_file' exclude each other");
-	else if ((hc->body = http_conf_read_file(file, &len)) == NULL)
+	else if ((hc->body = http_conf_read_file(file, &len, false, NULL,
+	    0)) == NULL)
 		confread_error(cr, config_setting_get_member(group,
 		    "body_file"), "body_file: cannot read %s: %s", file,
 		    errno == EFBIG ? "larger than 1 MiB" : strerror(errno));
@@ -510,16 +569,23 @@ http_conf_url(struct confread *cr, const config_setting_t *group,
 {
 	const config_setting_t	*s = config_setting_get_member(group, "url");
 	struct sockaddr_storage	 ss;
-	char			 err[128];
+	char			 err[128], host[HTTP_HOST_MAX];
 	int			 family;
 
 	if (confread_string(cr, group, "url", true, &hc->url) != 1)
 		return;
-	if (http_conf_url_split(hc->url, hc->host, sizeof(hc->host), &hc->port,
+	if (http_conf_url_has_userinfo(hc->url)) {
+		confread_error(cr, s, "'url' holds credentials (user:password@"
+		    "); use basic_auth with password_file or password_env");
+		return;
+	}
+	if (http_conf_url_split(hc->url, host, sizeof(host), &hc->port,
 	    &hc->https, err, sizeof(err)) == -1) {
 		confread_error(cr, s, "'url' \"%s\": %s", hc->url, err);
 		return;
 	}
+	/* Exact sizes, not HTTP_HOST_MAX: 10,000 checks are kept at once. */
+	hc->host = xstrdup(host);
 	family = resolver_literal(hc->host, &ss);
 	if (family != AF_UNSPEC && check->ip_family != AF_UNSPEC &&
 	    family != check->ip_family)
@@ -534,26 +600,36 @@ static void
 http_conf_route(struct confread *cr, const config_setting_t *group,
     struct http_conf *hc)
 {
-	char	*ct = NULL, err[128];
+	char	*ct = NULL, err[128], host[HTTP_HOST_MAX];
 	bool	 https;
 
 	if (confread_string(cr, group, "connect_to", false, &ct) == 1) {
-		hc->ct_host = xmalloc(HTTP_HOST_MAX);
-		if (http_conf_hostport(ct, hc->ct_host, HTTP_HOST_MAX,
+		if (http_conf_hostport(ct, host, sizeof(host),
 		    &hc->ct_port) == -1)
 			confread_error(cr, config_setting_get_member(group,
 			    "connect_to"), "'connect_to' \"%s\" is not "
 			    "host:port (or [v6]:port, or host)", ct);
+		else
+			hc->ct_host = xstrdup(host);
 		free(ct);
 	}
 	if (confread_string(cr, group, "proxy", false, &hc->proxy) != 1)
 		return;
+	if (http_conf_url_has_userinfo(hc->proxy)) {
+		confread_error(cr, config_setting_get_member(group, "proxy"),
+		    "'proxy' holds credentials (user:password@); sonde has no "
+		    "proxy authentication");
+		return;
+	}
 	if (strncmp(hc->proxy, "http://", 7) != 0 || http_conf_url_split(hc->proxy,
-	    hc->proxy_host, sizeof(hc->proxy_host), &hc->proxy_port, &https,
-	    err, sizeof(err)) == -1)
+	    host, sizeof(host), &hc->proxy_port, &https,
+	    err, sizeof(err)) == -1) {
 		confread_error(cr, config_setting_get_member(group, "proxy"),
 		    "'proxy' \"%s\" is not an http://host:port URL", hc->proxy);
-	else if (hc->ct_host != NULL)
+		return;
+	}
+	hc->proxy_host = xstrdup(host);
+	if (hc->ct_host != NULL)
 		confread_error(cr, group, "'proxy' and 'connect_to' exclude "
 		    "each other");
 }
@@ -570,6 +646,7 @@ http_conf_tls(struct confread *cr, const config_setting_t *group,
 	if (hc->client_key != NULL && hc->client_cert == NULL)
 		confread_error(cr, config_setting_get_member(group,
 		    "client_key"), "'client_key' needs 'client_cert'");
+	(void)confread_key_file(cr, group);	/* curl reads it, per run */
 	if (hc->server_name != NULL && hc->proxy != NULL)
 		confread_error(cr, group, "'server_name' and 'proxy' exclude "
 		    "each other");

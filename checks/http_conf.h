@@ -47,7 +47,7 @@ struct http_hexpect {
 /* Everything from the config; immutable while runs use it. */
 struct http_conf {
 	char			*url;
-	char			 host[HTTP_HOST_MAX]; /* the URL's, no [] */
+	char			*host;		/* the URL's, no [] */
 	int			 port;		/* the URL's, default filled */
 	bool			 https;		/* the URL's scheme */
 	char			*method;	/* NULL: GET */
@@ -61,7 +61,7 @@ struct http_conf {
 	int			 max_redirects;
 	int			 version;	/* HTTP_VER_1_1 or _2 */
 	char			*proxy;		/* "http://host:port" */
-	char			 proxy_host[HTTP_HOST_MAX];
+	char			*proxy_host;
 	int			 proxy_port;
 	char			*ca_file;
 	char			*client_cert;

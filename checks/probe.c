@@ -247,10 +247,20 @@ probe_result_set(struct probe_result *result, enum probe_status status,
 {
 	va_list	ap;
 
+	char	*p;
+
 	result->status = status;
 	va_start(ap, fmt);
 	vsnprintf(result->message, sizeof(result->message), fmt, ap);
 	va_end(ap);
+	/*
+	 * A message is one line and may carry a target's words (a
+	 * redirect URL, a name from an answer): no control character
+	 * reaches a log line, a syslog message or a chat notification.
+	 */
+	for (p = result->message; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = *p == '\t' || *p == '\n' || *p == '\r' ? ' ' : '?';
 }
 
 const char *

@@ -277,7 +277,10 @@ bool	probe_metric_known(const struct probe_ops *ops, const char *name);
 
 /* Resets result: PROBE_OK, empty message, phases -1. */
 void	probe_result_init(struct probe_result *result);
-/* Sets status and a printf-formatted message (truncated to fit). */
+/*
+ * Sets status and a printf-formatted message (truncated to fit; control
+ * characters become ' ' (tab, CR, LF) or '?').
+ */
 void	probe_result_set(struct probe_result *result, enum probe_status status,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /*

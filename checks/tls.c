@@ -312,7 +312,8 @@ tls_conf_parse(struct confread *cr, const struct config_setting_t *group,
 	tc = tls_conf_new(&net);
 	tc->starttls = (uint8_t)st;
 	tls_conf_expect(cr, group, tc);
-	tc->ctx = tls_conf_ctx(cr, group, tc);
+	if (confread_key_file(cr, group) == 0)
+		tc->ctx = tls_conf_ctx(cr, group, tc);
 	if (cr->nerrors != n) {
 		free(sn);
 		tls_conf_free(tc);

@@ -277,6 +277,22 @@ agent_once_print(const struct agent_options *opt, const struct agent_once *once,
 	return rc;
 }
 
+/*
+ * Sets up curl (curl_global_init, which initialises OpenSSL and reads its
+ * config, and the shared multi) before any probe starts: done lazily, it
+ * costs about 1 ms inside the first http probe's timed window, and
+ * `sonde --once` reported that much more than the phases add up to.
+ * A failure is only logged: http probes then report it themselves.
+ */
+static void
+agent_curl_early(struct loop *loop)
+{
+	char	err[256];
+
+	if (curlmux_shared(loop, err, sizeof(err)) == NULL)
+		log_warnx("agent", "curl: %s", err);
+}
+
 /* Runs sel once, concurrently, and prints; returns the exit status. */
 static int
 agent_once_run(const struct agent_options *opt, struct config *cfg,
@@ -298,6 +314,7 @@ agent_once_run(const struct agent_options *opt, struct config *cfg,
 		goto out;
 	}
 	sched = sched_new(once.loop, resolver, agent_once_result, &once);
+	agent_curl_early(once.loop);
 	/* The callback stops the loop when the last result is in. */
 	if ((once.pending = sched_run_once(sched, cfg, sel, n)) != n)
 		fprintf(stderr, "sonde: only %zu of %zu checks could start\n",
@@ -847,6 +864,7 @@ agent_start(struct agent *a)
 		return -1;
 	}
 	a->sched = sched_new(a->loop, a->resolver, agent_result, a);
+	agent_curl_early(a->loop);
 	if (agent_ops_start(a) == -1)
 		return -1;
 	agent_states_rebuild(&a->states, NULL, a->cfg);
@@ -875,6 +893,19 @@ agent_pidfile(struct agent *a)
 	char	err[512];
 	pid_t	other;
 
+	/* Root creates it for agent.user, who writes there after the drop. */
+	if (a->cfg->agent.user != NULL && priv_mkdir_for(
+	    a->cfg->agent.state_dir, a->cfg->agent.user, err, sizeof(err)) ==
+	    -1) {
+		log_warnx("agent", "cannot start: agent.state_dir: %s", err);
+		return -1;
+	}
+	/* A shared directory would let another user aim our writes. */
+	if (state_dir_check(a->cfg->agent.state_dir, err, sizeof(err)) ==
+	    -1) {
+		log_warnx("agent", "cannot start: agent.state_dir %s", err);
+		return -1;
+	}
 	a->pidfd = pidfile_acquire(a->cfg->agent.state_dir, &other, err,
 	    sizeof(err));
 	if (a->pidfd >= 0)

@@ -21,6 +21,7 @@
 #define CONFIG_DEFAULT_INTERVAL_MS	30000
 #define CONFIG_DEFAULT_TIMEOUT_MS	5000
 #define CONFIG_DEFAULT_MAX_IN_FLIGHT	256
+#define CONFIG_DEFAULT_SCHEDULE_GRID_MS	50
 
 struct channel_conf;
 struct probe_ops;
@@ -87,6 +88,7 @@ struct agent_conf {
 	char			*user;		/* drop to it; NULL: stay */
 	int64_t			 outbox_max_records; /* 0: OUTBOX_MAX_RECORDS */
 	int64_t			 outbox_max_bytes;   /* 0: OUTBOX_MAX_BYTES */
+	int64_t			 schedule_grid_ms; /* 0: first runs to the µs */
 };
 
 struct config {
@@ -109,6 +111,13 @@ struct config {
 	struct channel_conf	*channels;	/* alerts/channel.h */
 	size_t			 nchannels;
 	char			**channel_names; /* "log" first; NULL-ended */
+	/*
+	 * Check names -> index in checks (open addressing, SIZE_MAX empty,
+	 * mask + 1 slots), built once the checks are loaded; NULL in a config
+	 * not made by config_load(): config_find_check() then searches.
+	 */
+	size_t			*name_index;
+	size_t			 name_mask;
 };
 
 /* Error lines collected during a load; each "file:line: message". */

@@ -11,15 +11,21 @@
  */
 #include "autoconf.h"
 
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libconfig.h>
 
 #include "config.h"
 #include "confread.h"
+#include "log.h"
 #include "pattern.h"
 #include "xmalloc.h"
 
@@ -418,4 +424,54 @@ confread_pattern(struct confread *cr, const struct config_setting_t *group,
 	}
 	*out = p;
 	return 1;
+}
+
+int
+confread_secret_mode(int fd, char *why, size_t whylen)
+{
+	struct stat	st;
+
+	if (fstat(fd, &st) == -1) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "not a regular file");
+		return -1;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(why, whylen, "writable by other users (mode %04o); "
+		    "chmod go-w", (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	if (st.st_mode & S_IROTH) {
+		snprintf(why, whylen, "readable by every user (mode %04o); "
+		    "chmod o-r, or use systemd's LoadCredential=",
+		    (unsigned)(st.st_mode & 07777));
+		return 1;
+	}
+	return 0;
+}
+
+int
+confread_key_file(struct confread *cr, const config_setting_t *group)
+{
+	const config_setting_t	*s;
+	const char		*path;
+	char			 why[160];
+	int			 fd, rc;
+
+	if ((s = config_setting_get_member(group, "client_key")) == NULL)
+		s = config_setting_get_member(group, "client_cert");
+	if (s == NULL || (path = config_setting_get_string(s)) == NULL ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		return 0;
+	rc = confread_secret_mode(fd, why, sizeof(why));
+	close(fd);
+	if (rc == -1)
+		confread_error(cr, s, "'%s' %s: %s", config_setting_name(s),
+		    path, why);
+	else if (rc == 1)
+		log_warnx("config", "private key %s: %s", path, why);
+	return rc == -1 ? -1 : 0;
 }

@@ -69,6 +69,25 @@ int	confread_pattern(struct confread *cr,
 	    const struct config_setting_t *group, const char *key,
 	    bool required, struct pattern **out);
 
+/*
+ * Vets the secret file open on fd (the way sshd's StrictModes vets
+ * authorized_keys): not a regular file, or writable by group or others
+ * (who could swap a webhook URL for their own and receive every alert),
+ * is refused: -1 with why.  Readable by every user: 1 with why (the
+ * caller warns; systemd's DynamicUser needs LoadCredential= to avoid it).
+ * Else 0.
+ */
+int	confread_secret_mode(int fd, char *why, size_t whylen);
+/*
+ * Vets the private key a TLS client config names (group's client_key, or
+ * client_cert when that holds the key too) with confread_secret_mode():
+ * an error recorded at the key when refused, a warning when every user
+ * may read it.  A file that cannot be opened is left to whoever loads it
+ * to report.  Returns -1 when refused (do not load it), else 0.
+ */
+int	confread_key_file(struct confread *cr,
+	    const struct config_setting_t *group);
+
 /* Returns the Levenshtein distance between a and b, capped at 255. */
 int	confread_distance(const char *a, const char *b);
 /*

@@ -49,6 +49,8 @@ struct curlmux {
 	size_t			 count;
 	int			*fds;		/* watched for curl */
 	size_t			 nfds, capfds;
+	CURL			*pool[CURLMUX_POOL_MAX]; /* idle, reset */
+	size_t			 npool;
 };
 
 static bool		 curlmux_global_done;
@@ -238,6 +240,8 @@ curlmux_free(struct curlmux *mux)
 	while ((x = mux->xfers) != NULL)
 		curlmux_remove(mux, x->easy);
 	curl_multi_cleanup(mux->multi);
+	while (mux->npool > 0)
+		curl_easy_cleanup(mux->pool[--mux->npool]);
 	/* Sockets of cached connections curl closed without a REMOVE. */
 	while (mux->nfds > 0)
 		loop_fd_del(mux->loop, mux->fds[--mux->nfds]);
@@ -318,4 +322,36 @@ size_t
 curlmux_count(const struct curlmux *mux)
 {
 	return mux->count;
+}
+
+CURL *
+curlmux_easy_get(struct curlmux *mux)
+{
+	if (mux->npool > 0)
+		return mux->pool[--mux->npool];
+	return curl_easy_init();
+}
+
+void
+curlmux_easy_put(struct curlmux *mux, CURL *easy)
+{
+	if (easy == NULL)
+		return;
+	if (mux->npool == CURLMUX_POOL_MAX) {
+		curl_easy_cleanup(easy);
+		return;
+	}
+	/*
+	 * Reset now, not at the next get: the options' strings and lists
+	 * (URL, headers, credentials) are freed at once, and no option of
+	 * one user leaks into the next.
+	 */
+	curl_easy_reset(easy);
+	mux->pool[mux->npool++] = easy;
+}
+
+size_t
+curlmux_pooled(const struct curlmux *mux)
+{
+	return mux->npool;
 }

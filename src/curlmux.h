@@ -69,4 +69,19 @@ void		 curlmux_remove(struct curlmux *mux, CURL *easy);
 /* Returns the number of transfers in flight. */
 size_t		 curlmux_count(const struct curlmux *mux);
 
+/*
+ * Easy handles to reuse.  curl_easy_init() costs a few allocations (one
+ * of 16 KiB) and a full option set-up; probes that run a transfer each
+ * take a handle here instead and give it back when done.  A handle from
+ * curlmux_easy_get() has every option at its default (curl_easy_reset);
+ * it is the caller's until curlmux_easy_put(), which takes it back (not
+ * in a transfer: remove it first) and keeps up to CURLMUX_POOL_MAX idle,
+ * cleaning up the rest.  Returns NULL when out of memory.
+ */
+#define CURLMUX_POOL_MAX	16
+CURL		*curlmux_easy_get(struct curlmux *mux);
+void		 curlmux_easy_put(struct curlmux *mux, CURL *easy);
+/* Returns the number of idle handles kept. */
+size_t		 curlmux_pooled(const struct curlmux *mux);
+
 #endif /* SONDE_CURLMUX_H */

@@ -125,8 +125,8 @@ incident_append(const char *dir, const struct incident_event *ev,
 	 * transitions must not stall the loop for 1,000 disk flushes; the
 	 * kernel writes it back within its usual delay.
 	 */
-	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-	    0600)) == -1 || write(fd, buf, len) != (ssize_t)len) {
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) == -1 || write(fd, buf, len) != (ssize_t)len) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}

@@ -40,6 +40,7 @@
 
 #include "agent.h"
 #include "config.h"
+#include "priv.h"
 #include "report.h"
 #include "xmalloc.h"
 
@@ -384,9 +385,13 @@ main(int argc, char *argv[])
 	struct agent_options	opt;
 	struct sigaction	sa;
 	enum main_mode		mode = MAIN_RUN;
+	char			err[128];
 	int			rc;
 
 	main_sanitize_stdio();
+	/* Secrets come next (config files, the environment we already have). */
+	if (priv_nodump(err, sizeof(err)) == -1)
+		fprintf(stderr, "sonde: %s\n", err);
 	memset(&opt, 0, sizeof(opt));
 	opt.config_path = MAIN_CONFIG_DEFAULT;
 	opt.foreground = true;

@@ -26,6 +26,9 @@
 
 #include <sys/socket.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -353,6 +356,29 @@ metrics_start(struct metrics *m, const struct sockaddr_storage *ss,
 	return 0;
 }
 
+/*
+ * Beyond loopback, whoever can connect reads every check's name, target
+ * and last message, and /probe makes sonde probe any target they name
+ * (as blackbox_exporter does): say so once, at start.
+ */
+static void
+metrics_warn_exposed(const struct sockaddr_storage *ss, const char *listen)
+{
+	const struct sockaddr_in	*sin = (const void *)ss;
+	const struct sockaddr_in6	*sin6 = (const void *)ss;
+
+	if (ss->ss_family == AF_INET &&
+	    (ntohl(sin->sin_addr.s_addr) >> 24) == 127)
+		return;
+	if (ss->ss_family == AF_INET6 &&
+	    IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
+		return;
+	log_warnx("metrics", "agent.listen %s is reachable beyond this "
+	    "host: anyone who can connect reads check names, targets and "
+	    "messages, and has /probe probe targets of their choosing; "
+	    "firewall it or listen on 127.0.0.1", listen);
+}
+
 struct metrics *
 metrics_new(struct loop *loop, struct resolver *resolver, const char *listen,
     metrics_view_cb view, void *arg, char *err, size_t errlen)
@@ -380,6 +406,7 @@ metrics_new(struct loop *loop, struct resolver *resolver, const char *listen,
 		free(m);
 		return NULL;
 	}
+	metrics_warn_exposed(&ss, listen);
 	return m;
 }
 

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "pidfile.h"
+#include "state.h"
 
 static void
 pidfile_path(const char *dir, char *buf, size_t buflen)
@@ -54,6 +56,33 @@ pidfile_read(int fd)
 	return pid > 0 ? (pid_t)pid : 0;
 }
 
+/*
+ * The file open on fd may be trusted: a regular file with one link that
+ * only its owner may write, the owner being us (the agent, before it
+ * writes) or, for `sonde -s`, us or root.  Else a pid in it could be any
+ * process's, and truncating it could truncate another file.
+ */
+static int
+pidfile_vet(int fd, const char *path, bool ours, char *err, size_t errlen)
+{
+	struct stat	st;
+
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 ||
+	    (st.st_uid != geteuid() && (ours || st.st_uid != 0) &&
+	    geteuid() != 0)) {
+		snprintf(err, errlen, "%s is not a pid file sonde wrote (a "
+		    "link, or writable or owned by another user); not "
+		    "trusted", path);
+		return -1;
+	}
+	return 0;
+}
+
 int
 pidfile_acquire(const char *dir, pid_t *other, char *err, size_t errlen)
 {
@@ -67,8 +96,13 @@ pidfile_acquire(const char *dir, pid_t *other, char *err, size_t errlen)
 		return -1;
 	}
 	pidfile_path(dir, path, sizeof(path));
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1) {
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+	    O_NOCTTY, 0644)) == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (pidfile_vet(fd, path, true, err, errlen) == -1) {
+		close(fd);
 		return -1;
 	}
 	pidfile_lock_spec(&fl);
@@ -108,11 +142,18 @@ pidfile_running(const char *dir, char *err, size_t errlen)
 	pid_t		pid;
 	int		fd;
 
+	if (state_dir_check(dir, err, errlen) == -1)
+		return -1;
 	pidfile_path(dir, path, sizeof(path));
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NOCTTY)) == -1) {
 		if (errno == ENOENT)
 			return 0;
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (pidfile_vet(fd, path, false, err, errlen) == -1) {
+		close(fd);
 		return -1;
 	}
 	pidfile_lock_spec(&fl);

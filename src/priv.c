@@ -7,6 +7,8 @@
  */
 #include "autoconf.h"
 
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <errno.h>
@@ -45,6 +47,50 @@ priv_drop(const char *user, char *err, size_t errlen)
 	if (pw->pw_uid != 0 && setuid(0) != -1) {
 		snprintf(err, errlen, "still able to regain root after "
 		    "switching to \"%s\"", user);
+		return -1;
+	}
+	return 0;
+}
+
+int
+priv_nodump(char *err, size_t errlen)
+{
+	/*
+	 * Before any secret is read; setuid() in priv_drop() would reset it
+	 * only to fs.suid_dumpable, which an administrator may have set to 1.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1) {
+		snprintf(err, errlen, "prctl(PR_SET_DUMPABLE): %s",
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+priv_mkdir_for(const char *dir, const char *user, char *err, size_t errlen)
+{
+	struct passwd	*pw;
+
+	if (geteuid() != 0)
+		return 0;
+	errno = 0;
+	if ((pw = getpwnam(user)) == NULL) {
+		snprintf(err, errlen, "user \"%s\": %s", user, errno != 0 ?
+		    strerror(errno) : "no such user");
+		return -1;
+	}
+	if (mkdir(dir, 0700) == -1) {
+		if (errno == EEXIST)
+			return 0;
+		snprintf(err, errlen, "cannot create %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	/* Just created by us: no one else can have swapped it yet. */
+	if (chown(dir, pw->pw_uid, pw->pw_gid) == -1) {
+		snprintf(err, errlen, "cannot give %s to \"%s\": %s", dir,
+		    user, strerror(errno));
 		return -1;
 	}
 	return 0;

@@ -83,5 +83,13 @@ uint64_t	 sched_hash(const char *name);
  * mod interval (0 when interval <= 0).  sched passes the interval in µs.
  */
 int64_t		 sched_first_offset(const char *name, int64_t interval);
+/*
+ * The first slot of a check installed at now (µs): now plus its offset,
+ * moved up to the next multiple of grid (µs, on the loop's clock) when
+ * interval is a whole number of grid steps, so that checks whose offsets
+ * fall in one step start together, in one wakeup, and stay together.
+ */
+int64_t		 sched_first_due(int64_t now, const char *name, int64_t interval,
+		    int64_t grid);
 
 #endif /* SONDE_SCHED_H */

@@ -115,8 +115,10 @@ state_write_atomic(const char *dir, const char *name, const char *txt,
 		    strerror(errno));
 		goto fail;
 	}
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) == -1 || state_write_all(fd, txt) == -1 || fsync(fd) == -1) {
+	/* O_NOFOLLOW: a planted link is an error, never a file truncated. */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) == -1 || state_write_all(fd, txt) == -1 ||
+	    fsync(fd) == -1) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto fail;
 	}
@@ -285,4 +287,34 @@ state_load(const char *dir, struct state_alert **v, size_t *n, char *err,
 	json_decref(root);
 	free(path);
 	return rc;
+}
+
+int
+state_dir_check(const char *dir, char *err, size_t errlen)
+{
+	struct stat	st;
+
+	if (stat(dir, &st) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a directory", dir);
+		return -1;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(err, errlen, "%s is writable by other users (mode "
+		    "%04o); give sonde a directory of its own (mode 0700)",
+		    dir, (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	if (st.st_uid != geteuid() && st.st_uid != 0 && geteuid() != 0) {
+		snprintf(err, errlen, "%s belongs to uid %ld, not to the user "
+		    "sonde runs as (uid %ld)", dir, (long)st.st_uid,
+		    (long)geteuid());
+		return -1;
+	}
+	return 0;
 }

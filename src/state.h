@@ -45,6 +45,16 @@ int	state_load(const char *dir, struct state_alert **v, size_t *n,
 	    char *err, size_t errlen);
 
 /*
+ * Vets dir, where sonde writes as root (the pid file) or as agent.user:
+ * another user who can write there could plant a symlink or a hard link
+ * where sonde is about to create a file.  Refused (-1, the reason in
+ * err): a non-directory; a directory writable by group or others (mode
+ * 1777 /tmp too); one owned by a user who is neither the caller nor root
+ * (root may use the directory of the agent.user it becomes).  A dir that
+ * does not exist yet is fine: sonde creates it 0700.  Returns 0.
+ */
+int	state_dir_check(const char *dir, char *err, size_t errlen);
+/*
  * Writes txt and a newline to dir/name atomically (temporary file, fsync,
  * rename, fsync of dir; dir created if missing).  Returns 0, or -1 with
  * the reason in err.  Shared by every file in state_dir.

@@ -556,6 +556,63 @@ START_TEST(test_alert_digest_folds_a_storm)
 }
 END_TEST
 
+/*
+ * A digest split by channel: rule "down" goes to log and slack, rule
+ * "db" only to slack.  Slack gets every queued change in one message,
+ * log only its rule's, in the order they came.
+ */
+START_TEST(test_alert_digest_per_channel)
+{
+	struct config_errors	 errs;
+	struct fx		 f;
+	char			*path;
+	size_t			 i, log_i = 0, slack_i = 0;
+
+	nrecs = 0;
+	setenv("SONDE_TEST_DIGEST_URL", "https://hooks.example.test/x", 1);
+	f.dir = xstrdup(testutil_tmpdir());
+	path = testutil_write_file(f.dir, "sonde.conf",
+	    "agent = { digest_threshold = 1; digest_window = \"10s\"; };\n"
+	    "channels = { slack = { webhook_url_env = "
+	    "\"SONDE_TEST_DIGEST_URL\"; }; };\n"
+	    "checks = (\n" TCP("a", 1) ",\n" TCP("b", 2) ",\n" TCP("c", 3)
+	    ",\n" TCP("db1", 4) "\n);\n"
+	    "rules = ( { name = \"down\"; checks = [\"a\", \"b\", \"c\"];"
+	    " fire_after = 1; notify = [\"log\", \"slack\"]; },\n"
+	    " { name = \"db\"; checks = [\"db*\"]; fire_after = 1;"
+	    " notify = [\"slack\"]; } );\n");
+	memset(&errs, 0, sizeof(errs));
+	ck_assert_msg((f.cfg = config_load(path, &errs)) != NULL, "%s",
+	    errs.count > 0 ? errs.lines[0] : "?");
+	f.a = alerts_new(&rec_sink);
+	alerts_set_config(f.a, f.cfg, T0);
+	feed(&f, "a", PROBE_TIMEOUT, 0);	/* the threshold: at once */
+	ck_assert_uint_eq(nrecs, 2);		/* log and slack */
+	feed(&f, "db1", PROBE_TIMEOUT, 1);
+	feed(&f, "b", PROBE_TIMEOUT, 2);
+	feed(&f, "c", PROBE_TIMEOUT, 3);
+	ck_assert_uint_eq(nrecs, 2);
+	alerts_tick(f.a, T0 + 10 * SEC);
+	ck_assert_uint_eq(nrecs, 4);
+	for (i = 2; i < 4; i++) {
+		if (strcmp(recs[i].channel, "log") == 0)
+			log_i = i;
+		else if (strcmp(recs[i].channel, "slack") == 0)
+			slack_i = i;
+	}
+	ck_assert_uint_ne(log_i, 0);
+	ck_assert_uint_ne(slack_i, 0);
+	ck_assert_uint_eq(recs[slack_i].n, 3);	/* db1, b, c */
+	ck_assert_str_eq(recs[slack_i].item.check, "db1");
+	ck_assert_uint_eq(recs[log_i].n, 2);	/* b, c */
+	ck_assert_str_eq(recs[log_i].item.check, "b");
+	unsetenv("SONDE_TEST_DIGEST_URL");
+	config_errors_free(&errs);
+	free(path);
+	fx_free(&f);
+}
+END_TEST
+
 /* ---- reload and restart ------------------------------------------------ */
 
 START_TEST(test_alert_reload_keeps_and_resolves)
@@ -589,6 +646,45 @@ START_TEST(test_alert_reload_keeps_and_resolves)
 	feed(&f, "api", PROBE_TIMEOUT, 10);
 	ck_assert_uint_eq(nrecs, 3);
 	testutil_log_capture_stop();
+	fx_free(&f);
+}
+END_TEST
+
+/*
+ * A reload that reorders, adds and removes checks: each alert kept finds
+ * its old state by name (the old config's index, not the order), each
+ * removed one resolves, each new one starts ok.
+ */
+START_TEST(test_alert_reload_reordered_finds_by_name)
+{
+	struct fx	 f;
+	struct config	*cfg2;
+	bool		 told;
+
+	fx_init(&f, "checks = (\n" TCP("a", 1) ",\n" TCP("b", 2) ",\n"
+	    TCP("c", 3) ",\n" TCP("d", 4) "\n);\n"
+	    "rules = ( { name = \"down\"; fire_after = 1; } );\n");
+	feed(&f, "b", PROBE_TIMEOUT, 0);
+	feed(&f, "c", PROBE_TIMEOUT, 0);
+	feed(&f, "d", PROBE_OK, 0);
+	ck_assert_uint_eq(nrecs, 2);
+	cfg2 = fx_load(f.dir, "checks = (\n" TCP("x", 5) ",\n" TCP("d", 4)
+	    ",\n" TCP("c", 3) ",\n" TCP("a", 1) "\n);\nrules = ( { name = "
+	    "\"down\"; fire_after = 1; } );\n");
+	alerts_set_config(f.a, cfg2, T0 + 5 * SEC);
+	config_unref(f.cfg);
+	f.cfg = cfg2;
+	ck_assert_uint_eq(alerts_count(f.a), 4);
+	ck_assert(alerts_state(f.a, "down", "c", &told)->state ==
+	    RULES_FIRING && told);
+	ck_assert(alerts_state(f.a, "down", "d", &told)->state == RULES_OK &&
+	    !told);
+	ck_assert(alerts_state(f.a, "down", "a", NULL)->state == RULES_OK);
+	ck_assert(alerts_state(f.a, "down", "x", NULL)->state == RULES_OK);
+	ck_assert_uint_eq(nrecs, 3);
+	ck_assert_str_eq(rec_str(2), "resolved down/b");
+	feed(&f, "c", PROBE_TIMEOUT, 10);	/* still firing: not re-told */
+	ck_assert_uint_eq(nrecs, 3);
 	fx_free(&f);
 }
 END_TEST
@@ -974,6 +1070,7 @@ alert_suite(void)
 	tcase_add_test(tc, test_alert_silence_holds_then_reconciles);
 	tcase_add_test(tc, test_alert_silence_whole_episode_stays_quiet);
 	tcase_add_test(tc, test_alert_digest_folds_a_storm);
+	tcase_add_test(tc, test_alert_digest_per_channel);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("properties");
 	tcase_add_loop_test(tc, test_alert_property_told_alternates, 0,
@@ -981,6 +1078,7 @@ alert_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("generations");
 	tcase_add_test(tc, test_alert_reload_keeps_and_resolves);
+	tcase_add_test(tc, test_alert_reload_reordered_finds_by_name);
 	tcase_add_test(tc, test_alert_restart_neither_refires_nor_forgets);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("daemon");

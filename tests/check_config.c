@@ -210,6 +210,39 @@ START_TEST(test_config_load_good)
 }
 END_TEST
 
+/* Every check is found by name through the index, and no other name. */
+START_TEST(test_config_find_check_indexed)
+{
+	struct config	*cfg;
+	char		*text, *path, name[16];
+	size_t		 i, len = 0, cap = 3000 * 80 + 32;
+
+	text = xmalloc(cap);
+	len += (size_t)snprintf(text, cap, "checks = (\n");
+	for (i = 0; i < 3000; i++)
+		len += (size_t)snprintf(text + len, cap - len, "%s{ name = "
+		    "\"c%zu\"; type = \"tcp\"; host = \"h\"; port = 1; }\n",
+		    i > 0 ? "," : "", i);
+	snprintf(text + len, cap - len, ");\n");
+	put("sonde.conf", text);
+	path = xasprintf("%s/sonde.conf", tmp);
+	cfg = config_load(path, NULL);
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_ptr_nonnull(cfg->name_index);
+	for (i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "c%zu", i);
+		ck_assert_ptr_eq(config_find_check(cfg, name),
+		    &cfg->checks[i]);
+	}
+	ck_assert_ptr_null(config_find_check(cfg, "c3000"));
+	ck_assert_ptr_null(config_find_check(cfg, "c"));
+	ck_assert_ptr_null(config_find_check(cfg, ""));
+	config_unref(cfg);
+	free(path);
+	free(text);
+}
+END_TEST
+
 START_TEST(test_config_load_defaults)
 {
 	struct config_errors	 errs = { 0 };
@@ -226,6 +259,7 @@ START_TEST(test_config_load_defaults)
 	ck_assert_str_eq(cfg->agent.state_dir, LOCALSTATEDIR "/lib/sonde");
 	ck_assert_int_eq(cfg->agent.max_in_flight,
 	    CONFIG_DEFAULT_MAX_IN_FLIGHT);
+	ck_assert_int_eq(cfg->agent.schedule_grid_ms, 50);
 	ck_assert_int_eq(cfg->agent.log, CONFIG_LOG_STDERR);
 	ck_assert_int_eq(cfg->agent.log_facility, LOG_DAEMON);
 	ck_assert_int_eq(cfg->agent.debug, 0);
@@ -284,6 +318,40 @@ START_TEST(test_config_include_read_once)
 	ck_assert_str_eq(cfg->checks[1].file, "./other.conf");
 	ck_assert_str_eq(cfg->checks[2].name, "a");
 	ck_assert_str_eq(cfg->checks[2].file, "./checks.d/a.conf");
+	config_unref(cfg);
+}
+END_TEST
+
+/*
+ * A config file every user may write (the main one or an included one)
+ * is refused: its writer would choose what sonde reads and sends.
+ */
+START_TEST(test_config_world_writable_refused)
+{
+	struct config_errors	 errs = { 0 };
+	struct config		*cfg;
+	char			*p;
+
+	put("sonde.conf", "agent = { include = [ \"checks.d/*.conf\" ]; };\n");
+	put("checks.d/a.conf", "checks = ( { name = \"a\"; type = \"tcp\"; "
+	    "host = \"h\"; port = 1; } );\n");
+	ck_assert_int_eq(chdir(tmp), 0);
+	ck_assert_int_eq(chmod("checks.d/a.conf", 0666), 0);
+	ck_assert_ptr_null(config_load("sonde.conf", &errs));
+	ck_assert_uint_eq(errs.count, 1);
+	ck_assert_str_eq(errs.lines[0], "checks.d/a.conf: writable by every "
+	    "user (mode 0666); refused (chmod o-w)");
+	config_errors_free(&errs);
+	ck_assert_int_eq(chmod("checks.d/a.conf", 0664), 0);
+	ck_assert_int_eq(chmod("sonde.conf", 0602), 0);
+	ck_assert_ptr_null(config_load("sonde.conf", &errs));
+	p = strstr(errs.lines[0], "sonde.conf: writable by every user (mode "
+	    "0602)");
+	ck_assert_msg(p != NULL, "%s", errs.lines[0]);
+	config_errors_free(&errs);
+	ck_assert_int_eq(chmod("sonde.conf", 0640), 0);
+	cfg = config_load("sonde.conf", &errs);
+	ck_assert_ptr_nonnull(cfg);
 	config_unref(cfg);
 }
 END_TEST
@@ -486,6 +554,10 @@ static const struct bad_case bad_cases[] = {
 	  "agent = { max_in_flight = 0; };\n", NULL, NULL,
 	  "sonde.conf:1: 'max_in_flight' must be between 1 and 100000, "
 	  "got 0" },
+	{ "schedule_grid out of range",
+	  "agent = { schedule_grid = \"2s\"; };\n", NULL, NULL,
+	  "sonde.conf:1: 'schedule_grid' must be between 0s and 1s, "
+	  "got 2s" },
 	{ "relative state_dir",
 	  "agent = { state_dir = \"var/lib/sonde\"; };\n", NULL, NULL,
 	  "sonde.conf:1: 'state_dir' must be an absolute path, "
@@ -1118,9 +1190,11 @@ config_suite(void)
 	tc = tcase_create("load");
 	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, test_config_load_good);
+	tcase_add_test(tc, test_config_find_check_indexed);
 	tcase_add_test(tc, test_config_load_defaults);
 	tcase_add_test(tc, test_config_short_interval_shortens_builtin_timeout);
 	tcase_add_test(tc, test_config_include_read_once);
+	tcase_add_test(tc, test_config_world_writable_refused);
 	tcase_add_test(tc, test_config_empty);
 	tcase_add_test(tc, test_config_defaults_after_checks);
 	suite_add_tcase(s, tc);

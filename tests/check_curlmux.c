@@ -330,6 +330,48 @@ START_TEST(test_curlmux_shared_is_per_loop)
 }
 END_TEST
 
+/*
+ * The pool hands back the same handle with every option reset (no URL:
+ * a transfer fails as malformed, it does not go to the last user's
+ * server), and keeps at most CURLMUX_POOL_MAX idle.
+ */
+START_TEST(test_curlmux_pool_reuses_reset_handles)
+{
+	struct srv	 s;
+	struct done	 d = { 0 }, d2 = { 0 };
+	CURL		*e, *again, *many[CURLMUX_POOL_MAX + 2];
+	char		 url[64];
+	size_t		 i;
+
+	srv_start(&s, lp, true);
+	e = curlmux_easy_get(mux);
+	ck_assert_ptr_nonnull(e);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", s.port);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_PROXY, "");
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sink);
+	ck_assert_int_eq(add(e, &d), 0);
+	ck_assert(testutil_run_until(lp, &d.finished, 3000));
+	ck_assert_int_eq(d.result, CURLE_OK);
+	curlmux_easy_put(mux, e);
+	ck_assert_uint_eq(curlmux_pooled(mux), 1);
+	again = curlmux_easy_get(mux);
+	ck_assert_ptr_eq(again, e);
+	ck_assert_uint_eq(curlmux_pooled(mux), 0);
+	ck_assert_int_eq(add(again, &d2), 0);
+	ck_assert(testutil_run_until(lp, &d2.finished, 3000));
+	ck_assert_int_eq(d2.result, CURLE_URL_MALFORMAT);
+	ck_assert_int_eq(s.accepted, 1);
+	curlmux_easy_put(mux, again);
+	for (i = 0; i < CURLMUX_POOL_MAX + 2; i++)
+		ck_assert_ptr_nonnull(many[i] = curlmux_easy_get(mux));
+	for (i = 0; i < CURLMUX_POOL_MAX + 2; i++)
+		curlmux_easy_put(mux, many[i]);
+	ck_assert_uint_eq(curlmux_pooled(mux), CURLMUX_POOL_MAX);
+	srv_stop(&s);
+}
+END_TEST
+
 static Suite *
 curlmux_suite(void)
 {
@@ -345,6 +387,7 @@ curlmux_suite(void)
 	tcase_add_test(tc, test_curlmux_remove_reports_nothing);
 	tcase_add_test(tc, test_curlmux_free_in_flight);
 	tcase_add_test(tc, test_curlmux_shared_is_per_loop);
+	tcase_add_test(tc, test_curlmux_pool_reuses_reset_handles);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1007,6 +1007,25 @@ START_TEST(test_http_connect_to_keeps_host)
 }
 END_TEST
 
+/*
+ * connect_to covers every hop to the URL's host: /r3 redirects three
+ * times within api.example.test, a name nothing resolves, so each hop
+ * must go to connect_to's address too.
+ */
+START_TEST(test_http_connect_to_follows_redirects)
+{
+	struct testutil_outcome	o;
+
+	NEED_NGINX();
+	run_check(check_of("url = \"http://api.example.test:%d/r3\"; "
+	    "connect_to = \"127.0.0.1:%d\"; follow_redirects = true;",
+	    ng.http, ng.http), &o);
+	assert_status(&o, PROBE_OK);
+	ck_assert_int_eq(o.result.http.redirects, 3);
+	ck_assert_int_eq(o.result.http.status, 200);
+}
+END_TEST
+
 START_TEST(test_http_ipv6_loopback)
 {
 	struct testutil_outcome	o;
@@ -1260,6 +1279,17 @@ static const struct {
 	{ "url = \"http://x/\"; max_redirects = 31;", "sonde.conf:4: " },
 	{ "url = \"http://x/\"; headers = { X-A = 1; };",
 	  "sonde.conf:4: header 'X-A' must be a string, got an integer" },
+	/* credentials inline would be published as the target, or leak */
+	{ "url = \"https://u:s3cret@x/\";",
+	  "sonde.conf:4: 'url' holds credentials (user:password@); use "
+	  "basic_auth" },
+	{ "url = \"http://x/\"; proxy = \"http://u:s3cret@p:3128\";",
+	  "sonde.conf:4: 'proxy' holds credentials" },
+	{ "url = \"http://x/\"; headers = { authorization = \"s3cret\"; };",
+	  "sonde.conf:4: header 'authorization' holds a credential; use "
+	  "basic_auth or bearer_token" },
+	{ "url = \"http://x/\"; headers = { Cookie = \"s=s3cret\"; };",
+	  "sonde.conf:4: header 'Cookie' holds a credential" },
 	{ "url = \"http://[::1]/\"; ip_version = \"4\";",
 	  "sonde.conf:4: 'url' host ::1 is an IPv6 address but ip_version is "
 	  "\"4\"" },
@@ -1274,6 +1304,8 @@ START_TEST(test_http_conf_errors)
 	ck_assert_msg(strstr(errs, conf_rows[_i].error) == errs ||
 	    strstr(errs, conf_rows[_i].error) != NULL,
 	    "errors \"%s\" lack \"%s\"", errs, conf_rows[_i].error);
+	ck_assert_msg(strstr(errs, "s3cret") == NULL, "a secret in the "
+	    "error: %s", errs);
 	free(errs);
 }
 END_TEST
@@ -1304,6 +1336,7 @@ http_suite(void)
 	tcase_add_test(tc, test_http_redirect_drops_credentials);
 	tcase_add_test(tc, test_http_redirect_to_https);
 	tcase_add_test(tc, test_http_connect_to_keeps_host);
+	tcase_add_test(tc, test_http_connect_to_follows_redirects);
 	tcase_add_test(tc, test_http_ipv6_loopback);
 	suite_add_tcase(s, tc);
 

@@ -50,6 +50,8 @@
 #include "config.h"
 #include "expo.h"
 #include "history.h"
+#include "loop.h"
+#include "metrics.h"
 #include "probe.h"
 #include "sched.h"
 #include "statuspage.h"
@@ -853,6 +855,48 @@ START_TEST(test_metrics_listen_parse)
 }
 END_TEST
 
+/* A view for a metrics server nobody asks. */
+static void
+empty_view(void *arg, struct expo_view *v)
+{
+	(void)arg;
+	memset(v, 0, sizeof(*v));
+}
+
+/* Listening beyond loopback is said once; on loopback, nothing is. */
+START_TEST(test_metrics_listen_exposed_warns)
+{
+	static const struct {
+		const char	*listen;
+		bool		 warns;
+	} rows[] = {
+		{ "127.0.0.1:0", false }, { "127.0.0.2:0", false },
+		{ "[::1]:0", false }, { "0.0.0.0:0", true }, { "[::]:0", true },
+	};
+	struct loop	*loop = loop_new();
+	struct metrics	*m;
+	char		 err[256];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		testutil_log_capture_start();
+		m = metrics_new(loop, NULL, rows[i].listen, empty_view, NULL,
+		    err, sizeof(err));
+		if (m == NULL && strchr(rows[i].listen, '[') != NULL) {
+			testutil_log_capture_stop();
+			continue;	/* no IPv6 on this host */
+		}
+		ck_assert_msg(m != NULL, "%s: %s", rows[i].listen, err);
+		ck_assert_msg((strstr(testutil_log_captured(), "is reachable "
+		    "beyond this host") != NULL) == rows[i].warns, "%s: %s",
+		    rows[i].listen, testutil_log_captured());
+		testutil_log_capture_stop();
+		metrics_free(m);
+	}
+	loop_free(loop);
+}
+END_TEST
+
 /* ---- server: a real sonde ---------------------------------------------- */
 
 struct daemon {
@@ -1094,6 +1138,124 @@ START_TEST(test_metrics_outbox_pending)
 	free(conf);
 	free(text);
 	free(url);
+}
+END_TEST
+
+static pid_t	http_responder(int, int);
+
+/* Fails the test when any of the secrets occurs in text. */
+static void
+assert_no_secret(const char *what, const char *text,
+    const char *const *secrets)
+{
+	const char	*at;
+	size_t		 i;
+
+	for (i = 0; secrets[i] != NULL; i++) {
+		at = strstr(text, secrets[i]);
+		ck_assert_msg(at == NULL, "%s shows the secret %s: ...%.300s",
+		    what, secrets[i], at - text > 200 ? at - 200 : text);
+	}
+}
+
+/*
+ * Every secret (a basic_auth password file, a bearer token from the
+ * environment, a Slack webhook URL and an Opsgenie key) stays out of
+ * everything sonde shows: its debug log, /metrics, /status.json, the
+ * status page, /probe, and `--once --json`, for a probe that succeeds,
+ * one that fails and channels that fail.
+ */
+START_TEST(test_metrics_secrets_never_shown)
+{
+	static const char *const secrets[] = {
+		"pw5ecret", "tok5ecret", "hook5ecret", "genie5ecret", NULL
+	};
+	static const char *const paths[] = {
+		"/metrics", "/status.json", "/", "/probe?module=tcp_connect&"
+		"target=127.0.0.1:1", NULL
+	};
+	const char	*dir = testutil_tmpdir();
+	const char	*bin = getenv("SONDE_BIN");
+	struct daemon	 d;
+	struct buf	 b = { NULL, 0, 0 };
+	char		*conf, *text, *hook, url[128], *out = NULL, *err = NULL;
+	int		 port = testutil_closed_port(), lport, lfd, dead;
+	pid_t		 web;
+	size_t		 i;
+
+	lfd = testutil_listen_tcp(AF_INET, 64, &lport);
+	web = http_responder(lfd, 1000);
+	dead = testutil_closed_port();
+	free(testutil_write_file(dir, "pw", "pw5ecret\n"));
+	free(testutil_write_file(dir, "genie.key", "genie5ecret\n"));
+	setenv("SONDE_TEST_BEARER", "tok5ecret", 1);
+	hook = xasprintf("http://127.0.0.1:%d/services/T0/B0/hook5ecret",
+	    dead);
+	setenv("SONDE_TEST_HOOK", hook, 1);
+	text = xasprintf("agent: { name = \"t\"; listen = \"127.0.0.1:%d\"; "
+	    "state_dir = \"%s/state\"; };\n"
+	    "defaults: { interval = \"200ms\"; timeout = \"150ms\"; };\n"
+	    "modules = { tcp_connect = { type = \"tcp\"; }; };\n"
+	    "channels = { slack = { webhook_url_env = \"SONDE_TEST_HOOK\"; };"
+	    " opsgenie = { api_key_file = \"%s/genie.key\"; api_url = "
+	    "\"http://127.0.0.1:%d\"; }; };\n"
+	    "checks = (\n"
+	    "{ name = \"up\"; type = \"http\"; url = \"http://127.0.0.1:%d/\";"
+	    " bearer_token = { env = \"SONDE_TEST_BEARER\"; }; },\n"
+	    "{ name = \"down\"; type = \"http\"; url = \"http://127.0.0.1:%d/"
+	    "\"; basic_auth = { username = \"u\"; password_file = \"%s/pw\";"
+	    " }; } );\n"
+	    "rules = ( { name = \"r\"; checks = [\"*\"]; when = \"failed\";"
+	    " fire_after = 1; notify = [\"slack\", \"opsgenie\"]; } );\n",
+	    port, dir, dir, dead, lport, dead, dir);
+	conf = testutil_write_file(dir, "sonde.conf", text);
+	{
+		char	*argv[] = { (char *)(bin != NULL ? bin : "./sonde"),
+		    (char *)"-d", (char *)"-c", conf, NULL };
+		int	 p[2];
+
+		ck_assert(pipe2(p, O_CLOEXEC) == 0);
+		d.pid = spawn(argv, p[1]);
+		close(p[1]);
+		d.errfd = p[0];
+		d.err = xstrdup("");
+		d.len = 0;
+		daemon_wait(&d, "serving /metrics");
+	}
+	scrape_until(port, "probe_success{check=\"up\"} 1\n", &b);
+	scrape_until(port, "probe_success{check=\"down\"} 0\n", &b);
+	scrape_until(port, "sonde_outbox_pending{channel=\"opsgenie\"} 1\n",
+	    &b);
+	scrape_until(port, "sonde_outbox_pending{channel=\"slack\"} 1\n", &b);
+	daemon_wait(&d, "send 1 of the firing of r/down failed");
+	for (i = 0; paths[i] != NULL; i++) {
+		snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port,
+		    paths[i]);
+		ck_assert_int_eq(http("GET", url, &b, NULL, 0), 200);
+		assert_no_secret(paths[i], b.data, secrets);
+	}
+	ck_assert_int_eq(daemon_stop(&d, SIGTERM, NULL), 0);
+	assert_no_secret("the log", d.err, secrets);
+	{
+		char	*argv[] = { (char *)(bin != NULL ? bin : "./sonde"),
+		    (char *)"--once", (char *)"--json", (char *)"-c", conf,
+		    NULL };
+
+		ck_assert_int_eq(testutil_run_cmd(argv, &out, &err, 10000), 1);
+	}
+	ck_assert_msg(strstr(out, "\"check\":\"up\",") != NULL, "%s", out);
+	assert_no_secret("--once --json", out, secrets);
+	assert_no_secret("--once --json stderr", err, secrets);
+	kill(web, SIGKILL);
+	waitpid(web, NULL, 0);
+	close(lfd);
+	buf_free(&b);
+	free(d.err);
+	free(out);
+	free(err);
+	free(conf);
+	free(text);
+	free(hook);
 }
 END_TEST
 
@@ -1853,6 +2015,7 @@ metrics_suite(void)
 	tcase_add_test(tc, test_metrics_exposition);
 	tcase_add_test(tc, test_metrics_status_json);
 	tcase_add_test(tc, test_metrics_statuspage);
+	tcase_add_test(tc, test_metrics_listen_exposed_warns);
 	tcase_add_loop_test(tc, test_metrics_listen_parse, 0,
 	    (int)(sizeof(listens) / sizeof(listens[0])));
 	tcase_add_loop_test(tc, test_metrics_module_instantiate, 0,
@@ -1868,6 +2031,7 @@ metrics_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_metrics_scrape_promtool);
 	tcase_add_test(tc, test_metrics_outbox_pending);
+	tcase_add_test(tc, test_metrics_secrets_never_shown);
 	tcase_add_test(tc, test_metrics_probe_endpoint);
 	tcase_add_test(tc, test_metrics_probe_kinds);
 	tcase_add_test(tc, test_metrics_probe_sigterm);

@@ -51,6 +51,19 @@ static const struct {
 	{ "250 8BITMIME", 12, 64, "\"250 8BITMIME\"" },
 };
 
+/* A message stays one printable line, whatever a target sent. */
+START_TEST(test_probe_result_set_one_line)
+{
+	struct probe_result	r;
+
+	probe_result_init(&r);
+	probe_result_set(&r, PROBE_HTTP_PROTOCOL_ERROR, "redirect to %s",
+	    "http://x/\r\nlevel=fatal msg=\"forged\"\x1b[31m\x7f\t");
+	ck_assert_str_eq(r.message, "redirect to http://x/  level=fatal "
+	    "msg=\"forged\"?[31m? ");
+}
+END_TEST
+
 START_TEST(test_probe_quote)
 {
 	char	buf[PROBE_QUOTE_BUF(64)];
@@ -199,6 +212,7 @@ probe_suite(void)
 	tc = tcase_create("words");
 	tcase_add_loop_test(tc, test_probe_format_duration, 0,
 	    sizeof(duration_cases) / sizeof(duration_cases[0]));
+	tcase_add_test(tc, test_probe_result_set_one_line);
 	tcase_add_loop_test(tc, test_probe_quote, 0,
 	    sizeof(quote_cases) / sizeof(quote_cases[0]));
 	tcase_add_test(tc, test_probe_quote_worst_case_fits);

@@ -406,6 +406,73 @@ START_TEST(test_sched_fixed_grid_no_drift)
 END_TEST
 
 /*
+ * schedule_grid: the first due is the hashed offset moved up to the grid,
+ * by less than one step, and only when the interval is whole steps.
+ */
+START_TEST(test_sched_first_due_on_grid)
+{
+	static const char *const names[] = { "api", "db", "edge-fra-1/x",
+	    "c17", "" };
+	int64_t	now = T0 + 123457, off, due;
+	size_t	i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		off = sched_first_offset(names[i], 5 * SEC);
+		ck_assert_int_eq(sched_first_due(now, names[i], 5 * SEC, 0),
+		    now + off);
+		due = sched_first_due(now, names[i], 5 * SEC, 50 * MS);
+		ck_assert_int_eq(due % (50 * MS), 0);
+		ck_assert_int_ge(due, now + off);
+		ck_assert_int_lt(due, now + off + 50 * MS);
+		/* 5.03 s is not whole 50 ms steps: no rounding. */
+		ck_assert_int_eq(sched_first_due(now, names[i], 5030 * MS,
+		    50 * MS), now + sched_first_offset(names[i], 5030 * MS));
+	}
+}
+END_TEST
+
+/*
+ * 200 checks every second on a 50 ms grid: every run starts on the grid,
+ * at most 20 distinct start times a second, each check exactly a second
+ * after its previous run, and the lag stays what it was.
+ */
+START_TEST(test_sched_grid_runs_together)
+{
+	struct config		*cfg = cfg_new("g", 200, 1000, 2 * MS);
+	const struct event	*ev, *prev;
+	struct sched_stats	 st;
+	int64_t			 distinct[64];
+	size_t			 i, j, k, nd = 0;
+
+	cfg->agent.schedule_grid_ms = 50;
+	sched_set_config(sc, cfg);
+	run_until(T0 + 3 * SEC + 100 * MS, 1 * MS);
+	for (i = 0; i < nstarts; i++) {
+		ck_assert_int_eq(starts[i].at % (50 * MS), 0);
+		if (starts[i].at >= T0 + SEC)
+			continue;
+		for (j = 0; j < nd && distinct[j] != starts[i].at; j++)
+			;
+		if (j == nd)
+			distinct[nd++] = starts[i].at;
+	}
+	ck_assert_uint_le(nd, 20);
+	for (i = 0; i < cfg->nchecks; i++)
+		for (k = 1; k < 3; k++) {
+			prev = nth_named(starts, nstarts, cfg->checks[i].name,
+			    k - 1);
+			ev = nth_named(starts, nstarts, cfg->checks[i].name, k);
+			ck_assert_int_eq(ev->at - prev->at, SEC);
+		}
+	sched_get_stats(sc, &st);
+	ck_assert_uint_eq(st.skipped, 0);
+	ck_assert_uint_eq(st.lag.max, 0);
+	sched_stop(sc);
+	cfg_free(cfg);
+}
+END_TEST
+
+/*
  * A stalled loop runs the overdue slot once, late, then skips the slots it
  * missed instead of bursting, and goes back to the grid.
  */
@@ -850,6 +917,8 @@ sched_suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_sched_first_runs_at_offsets);
 	tcase_add_test(tc, test_sched_fixed_grid_no_drift);
+	tcase_add_test(tc, test_sched_first_due_on_grid);
+	tcase_add_test(tc, test_sched_grid_runs_together);
 	tcase_add_test(tc, test_sched_stall_skips_missed_slots);
 	tcase_add_test(tc, test_sched_no_overlap);
 	tcase_add_test(tc, test_sched_cap_fifo);

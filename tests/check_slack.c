@@ -12,6 +12,7 @@
 #include "autoconf.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <check.h>
@@ -25,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "channel_http.h"
 #include "config.h"
 #include "curlmux.h"
 #include "loop.h"
@@ -219,7 +221,7 @@ START_TEST(test_slack_message_format)
 	outbox_get_stats(r.ob, &st);
 	ck_assert_uint_eq(st.delivered, 2);
 	assert_valid(&s, 0, "\"text\":\"[FIRING] down/db: connect timeout "
-	    "after 3.0s <&> (critical)\"");
+	    "after 3.0s &lt;&amp;&gt; (critical)\"");
 	assert_valid(&s, 0, "connect timeout after 3.0s &lt;&amp;&gt;");
 	assert_valid(&s, 0, "3 of the last 5");
 	assert_valid(&s, 0, "\"color\":\"#d40e0d\"");
@@ -234,6 +236,55 @@ START_TEST(test_slack_message_format)
 	free(txt);
 	assert_valid(&s, 1, "outage lasted 14m");
 	assert_valid(&s, 1, "\"color\":\"#2eb886\"");
+	rig_stop(&r);
+	recsrv_stop(&s);
+}
+END_TEST
+
+/*
+ * A target's words reach the message (a TCP reply, a certificate
+ * subject): Slack's mentions and links must arrive as text, in the
+ * fallback text, the headline, the fields and the context alike.
+ */
+START_TEST(test_slack_mrkdwn_injection)
+{
+	static const struct recsrv_answer	ok[] = { { 200, "", "ok" } };
+	static const char *const		bad[] = {
+		"<!channel>", "<!here", "<@U123>", "<https://evil.example",
+		"<#C1>", NULL
+	};
+	struct recsrv				s;
+	struct rig				r;
+	struct notify_item			it;
+	char					*txt, err[256];
+	size_t					i;
+
+	recsrv_start(&s, ok, 1, slack_check);
+	rig_start(&r, &s, "");
+	memset(&it, 0, sizeof(it));
+	it.kind = NOTIFY_FIRING;
+	snprintf(it.agent, sizeof(it.agent), "edge<@U123>");
+	snprintf(it.rule, sizeof(it.rule), "down");
+	snprintf(it.check, sizeof(it.check), "tls");
+	snprintf(it.target, sizeof(it.target), "<https://evil.example|x>");
+	snprintf(it.severity, sizeof(it.severity), "critical");
+	snprintf(it.state, sizeof(it.state), "firing");
+	snprintf(it.reason, sizeof(it.reason), "tls_expired");
+	snprintf(it.message, sizeof(it.message), "certificate CN=<!channel> "
+	    "<!here> <#C1> expired");
+	snprintf(it.note, sizeof(it.note), "<!channel>");
+	it.at = 1700000000000000LL;
+	it.since = it.at;
+	it.bad = 1;
+	it.of = 1;
+	ck_assert(outbox_put(r.ob, "slack", &it, 1, err, sizeof(err)) == 0);
+	rig_drain(&r, 5000);
+	assert_valid(&s, 0, "CN=&lt;!channel&gt; &lt;!here&gt;");
+	txt = recsrv_request(&s, 0);
+	for (i = 0; bad[i] != NULL; i++)
+		ck_assert_msg(strstr(txt, bad[i]) == NULL, "%s unescaped: %s",
+		    bad[i], txt);
+	free(txt);
 	rig_stop(&r);
 	recsrv_stop(&s);
 }
@@ -298,6 +349,96 @@ START_TEST(test_slack_429_retry_after)
 	assert_valid(&s, 1, NULL);
 	rig_stop(&r);
 	recsrv_stop(&s);
+}
+END_TEST
+
+/* What one channel_http_post() reported. */
+struct posted {
+	int			done;
+	enum channel_outcome	outcome;
+	int64_t			retry_after;
+	char			detail[CHANNEL_DETAIL_MAX];
+};
+
+static void
+posted_cb(void *arg, enum channel_outcome o, int64_t retry_after,
+    const char *detail)
+{
+	struct posted	*p = arg;
+
+	p->done++;
+	p->outcome = o;
+	p->retry_after = retry_after;
+	snprintf(p->detail, sizeof(p->detail), "%s", detail);
+}
+
+/* One POST of "{}" to the server's webhook path; waits up to 5 s. */
+static void
+post_once(const struct recsrv *s, struct posted *p)
+{
+	struct loop	*loop = loop_new();
+	char		 url[128], err[256];
+	int		 i;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/services/T0/B0/x",
+	    s->port);
+	ck_assert_msg(channel_http_post(loop, url, NULL, "{}", 3000,
+	    posted_cb, p, err, sizeof(err)) != NULL, "%s", err);
+	for (i = 0; i < 500 && p->done == 0; i++)
+		loop_run_once(loop, 10000);
+	curlmux_shared_free();
+	loop_free(loop);
+	ck_assert_int_eq(p->done, 1);
+}
+
+/*
+ * A hostile endpoint's Retry-After (curl passes any 63-bit number) is
+ * capped before it becomes microseconds: no overflow (UBSan would stop
+ * here), no wrap to a negative "retry now", no wait of centuries.
+ */
+START_TEST(test_slack_retry_after_hostile)
+{
+	static const struct recsrv_answer	huge[] = {
+		{ 429, "Retry-After: 9223372036854775806\r\n", "slow down" }
+	};
+	struct recsrv				s;
+	struct posted				p;
+
+	recsrv_start(&s, huge, 1, slack_check);
+	post_once(&s, &p);
+	ck_assert_int_eq(p.outcome, CHANNEL_RETRY);
+	ck_assert_int_eq(p.retry_after, 86400 * 1000000LL);
+	recsrv_stop(&s);
+}
+END_TEST
+
+/*
+ * A webhook URL that redirects (a moved or hijacked endpoint) is not
+ * followed: the alert goes to the configured host only, and the 3xx is a
+ * rejection an operator sees.
+ */
+START_TEST(test_slack_redirect_not_followed)
+{
+	struct recsrv_answer	 moved[1] = { { 0, NULL, "" } };
+	struct recsrv		 s, t;
+	struct posted		 p;
+	char			 loc[128], *req;
+
+	recsrv_start(&t, moved, 1, slack_check);
+	snprintf(loc, sizeof(loc), "Location: http://127.0.0.1:%d/steal\r\n",
+	    t.port);
+	moved[0].status = 307;
+	moved[0].headers = loc;
+	moved[0].body = "moved";
+	recsrv_start(&s, moved, 1, slack_check);
+	post_once(&s, &p);
+	ck_assert_int_eq(p.outcome, CHANNEL_REJECTED);
+	ck_assert_msg(strstr(p.detail, "HTTP 307") != NULL, "%s", p.detail);
+	req = recsrv_request(&t, 0);
+	ck_assert_msg(req == NULL, "the redirect was followed: %s", req);
+	recsrv_stop(&s);
+	recsrv_stop(&t);
 }
 END_TEST
 
@@ -568,7 +709,7 @@ START_TEST(test_slack_template)
 	rig_put(&r, NOTIFY_FIRING, "db");
 	rig_drain(&r, 5000);
 	assert_valid(&s, 0, "\"text\":\"db on edge-fra-1 is firing (3/5, "
-	    "firing): connect timeout after 3.0s <&>\"");
+	    "firing): connect timeout after 3.0s &lt;&amp;&gt;\"");
 	rig_stop(&r);
 	recsrv_stop(&s);
 	memset(&errs, 0, sizeof(errs));
@@ -580,6 +721,63 @@ START_TEST(test_slack_template)
 	ck_assert_uint_eq(errs.count, 1);
 	ck_assert_msg(strstr(errs.lines[0], "t.conf:2: channel 'slack': "
 	    "unknown field {{nope}} (fields: check, rule, agent,") != NULL,
+	    "%s", errs.lines[0]);
+	config_errors_free(&errs);
+	free(path);
+}
+END_TEST
+
+/*
+ * A secret file others may write is refused (they could put their own
+ * webhook there and receive every alert); one every user may read loads,
+ * with a warning; a directory is no secret file.  No error shows it.
+ */
+START_TEST(test_slack_secret_file_mode)
+{
+	static const struct {
+		mode_t		 mode;
+		const char	*error;		/* NULL: loads */
+	} rows[] = {
+		{ 0600, NULL }, { 0644, NULL },
+		{ 0620, "writable by other users (mode 0620); chmod go-w" },
+		{ 0602, "writable by other users (mode 0602)" },
+	};
+	struct config_errors	 errs;
+	struct config		*cfg;
+	char			*path, *secret, text[512];
+	const char		*dir = testutil_tmpdir();
+	size_t			 i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		memset(&errs, 0, sizeof(errs));
+		secret = testutil_write_file(dir, "slack.url",
+		    "https://hooks.example/services/T0/B0/s3cret\n");
+		ck_assert_int_eq(chmod(secret, rows[i].mode), 0);
+		snprintf(text, sizeof(text), "channels = { slack = { "
+		    "webhook_url_file = \"%s\"; }; };\n", secret);
+		path = testutil_write_file(dir, "c.conf", text);
+		cfg = config_load(path, &errs);
+		if (rows[i].error == NULL)
+			ck_assert_msg(cfg != NULL, "mode %o: %s", rows[i].mode,
+			    errs.count > 0 ? errs.lines[0] : "?");
+		else {
+			ck_assert_msg(cfg == NULL, "mode %o loaded",
+			    rows[i].mode);
+			ck_assert_msg(strstr(errs.lines[0], rows[i].error) !=
+			    NULL, "%s", errs.lines[0]);
+			ck_assert_msg(strstr(errs.lines[0], "s3cret") == NULL,
+			    "%s", errs.lines[0]);
+		}
+		config_unref(cfg);
+		config_errors_free(&errs);
+		free(path);
+		free(secret);
+	}
+	memset(&errs, 0, sizeof(errs));
+	path = testutil_write_file(dir, "c.conf", "channels = { slack = { "
+	    "webhook_url_file = \"/\"; }; };\n");
+	ck_assert_ptr_null(config_load(path, &errs));
+	ck_assert_msg(strstr(errs.lines[0], "not a regular file") != NULL,
 	    "%s", errs.lines[0]);
 	config_errors_free(&errs);
 	free(path);
@@ -623,11 +821,15 @@ slack_suite(void)
 	tcase_add_test(tc, test_slack_test_channels_cli);
 	tcase_add_test(tc, test_slack_template);
 	tcase_add_test(tc, test_slack_digest_and_flapping);
+	tcase_add_test(tc, test_slack_mrkdwn_injection);
+	tcase_add_test(tc, test_slack_secret_file_mode);
 	tcase_add_test(tc, test_outbox_caps_config);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("answers");
 	tcase_set_timeout(tc, 15);
 	tcase_add_test(tc, test_slack_429_retry_after);
+	tcase_add_test(tc, test_slack_retry_after_hostile);
+	tcase_add_test(tc, test_slack_redirect_not_followed);
 	tcase_add_test(tc, test_slack_400_rejected_with_slack_error);
 	tcase_add_test(tc, test_slack_down_then_up_exactly_once_in_order);
 	tcase_add_test(tc, test_slack_daemon_kill9_then_delivered);

@@ -181,6 +181,25 @@ static const struct {
 	  "alerts[0]: " },
 };
 
+/* A link planted where the temporary file goes is refused, not followed. */
+START_TEST(test_state_write_refuses_link)
+{
+	const char	*dir = testutil_tmpdir();
+	char		*victim, *tmp, err[256];
+	struct stat	 st;
+
+	victim = testutil_write_file(dir, "victim", "precious\n");
+	tmp = xasprintf("%s/.x.json.tmp", dir);
+	ck_assert_int_eq(symlink(victim, tmp), 0);
+	ck_assert_int_eq(state_write_atomic(dir, "x.json", "{}", err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(stat(victim, &st), 0);
+	ck_assert_int_eq(st.st_size, 9);
+	free(victim);
+	free(tmp);
+}
+END_TEST
+
 START_TEST(test_state_bad_file)
 {
 	const char		*dir = testutil_tmpdir();
@@ -212,6 +231,7 @@ state_suite(void)
 	tcase_add_test(tc, test_state_missing_is_empty);
 	tcase_add_test(tc, test_state_creates_its_directory);
 	tcase_add_test(tc, test_state_unwritable_dir);
+	tcase_add_test(tc, test_state_write_refuses_link);
 	tcase_add_loop_test(tc, test_state_bad_file, 0,
 	    sizeof(bad_files) / sizeof(bad_files[0]));
 	suite_add_tcase(s, tc);

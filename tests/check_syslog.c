@@ -99,6 +99,25 @@ START_TEST(test_syslog_rfc5424_text)
 }
 END_TEST
 
+/* A target's newline cannot start a forged syslog entry. */
+START_TEST(test_syslog_one_line)
+{
+	struct notify_item	it = item(NOTIFY_FIRING, "critical");
+	struct channel_msg	msg = { &it, 1, "", 0, NULL };
+	char			buf[2048];
+	int			rfc;
+
+	snprintf(it.message, sizeof(it.message), "bad\n<13>1 forged\r\x1b[2J");
+	snprintf(it.target, sizeof(it.target), "t\nx");
+	for (rfc = 0; rfc <= 1; rfc++) {
+		channel_syslog_format(&msg, LOG_DAEMON, rfc, buf, sizeof(buf));
+		ck_assert_msg(strpbrk(buf, "\r\n\x1b") == NULL, "%s", buf);
+		ck_assert_msg(strstr(buf, "bad <13>1 forged  [2J") != NULL,
+		    "%s", buf);
+	}
+}
+END_TEST
+
 /*
  * Bytes that are not UTF-8 (a config string, a name cut by a byte count)
  * become U+FFFD: RFC 5424 section 6.3.3 wants UTF-8 in PARAM-VALUE.
@@ -326,6 +345,7 @@ syslog_suite(void)
 
 	tc = tcase_create("format");
 	tcase_add_test(tc, test_syslog_rfc5424_text);
+	tcase_add_test(tc, test_syslog_one_line);
 	tcase_add_test(tc, test_syslog_param_not_utf8);
 	tcase_add_test(tc, test_syslog_cut_stays_valid);
 	tcase_add_test(tc, test_syslog_time_nilvalue);

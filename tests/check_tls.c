@@ -23,6 +23,8 @@
  */
 #include "autoconf.h"
 
+#include <sys/stat.h>
+
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -1055,6 +1057,40 @@ START_TEST(test_tls_conf_defaults)
 }
 END_TEST
 
+/*
+ * A private key (client_key, or client_cert holding it) others may write
+ * is refused at load, before OpenSSL reads it; its path, never its
+ * content, is in the error.
+ */
+START_TEST(test_tls_conf_key_mode)
+{
+	char	*key, *keys, *errs, *want;
+
+	key = testutil_write_file(dir, "k.pem", "-----BEGIN PRIVATE KEY-----\n"
+	    "s3cret\n");
+	ck_assert_int_eq(chmod(key, 0666), 0);
+	keys = xasprintf("host = \"a\"; client_cert = \"%s\"; client_key = "
+	    "\"%s\";", key, key);
+	errs = load(keys);
+	ck_assert_ptr_null(cfg);
+	want = xasprintf("sonde.conf:3: 'client_key' %s: writable by other "
+	    "users (mode 0666); chmod go-w", key);
+	ck_assert_str_eq(errs, want);
+	free(errs);
+	free(keys);
+	free(want);
+	keys = xasprintf("host = \"a\"; client_cert = \"%s\";", key);
+	errs = load(keys);
+	ck_assert_ptr_null(cfg);
+	ck_assert_msg(strstr(errs, "'client_cert' ") != NULL &&
+	    strstr(errs, "writable by other users") != NULL &&
+	    strstr(errs, "s3cret") == NULL, "%s", errs);
+	free(errs);
+	free(keys);
+	free(key);
+}
+END_TEST
+
 static Suite *
 tls_suite(void)
 {
@@ -1096,6 +1132,7 @@ tls_suite(void)
 	tcase_add_loop_test(tc, test_tls_conf_errors, 0,
 	    sizeof(conf_cases) / sizeof(conf_cases[0]));
 	tcase_add_test(tc, test_tls_conf_defaults);
+	tcase_add_test(tc, test_tls_conf_key_mode);
 	suite_add_tcase(s, tc);
 	return s;
 }
