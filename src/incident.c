@@ -254,6 +254,13 @@ static void
 incident_span_add(struct incident_span **s, size_t *n, int64_t start,
     int64_t end)
 {
+	/*
+	 * The wall clock stepped back between the firing and the resolve:
+	 * the length is unknown, and none is better than a negative one
+	 * (a down time below zero, availability over 100%).
+	 */
+	if (end < start)
+		end = start;
 	*s = xreallocarray(*s, *n + 1, sizeof(**s));
 	(*s)[*n].start = start;
 	(*s)[(*n)++].end = end;

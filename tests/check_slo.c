@@ -734,6 +734,37 @@ START_TEST(test_incident_times_out_of_range)
 }
 END_TEST
 
+/*
+ * A resolve logged before its firing (the wall clock stepped back) is an
+ * outage of no length, never a negative down time.  Found by
+ * fuzz_incident.
+ */
+START_TEST(test_incident_clock_stepped_back)
+{
+	const char		*dir = testutil_tmpdir();
+	struct incident_event	*v;
+	struct incident_stats	 st;
+	size_t			 n, skipped;
+	char			 err[256];
+
+	free(testutil_write_file(dir, INCIDENT_FILE,
+	    "{\"event\":\"firing\",\"at_us\":5000,\"rule\":\"down\","
+	    "\"check\":\"db\"}\n"
+	    "{\"event\":\"resolved\",\"at_us\":3000,\"rule\":\"down\","
+	    "\"check\":\"db\",\"fired_at_us\":5000}\n"
+	    "{\"event\":\"resolved\",\"at_us\":7000,\"rule\":\"slow\","
+	    "\"check\":\"db\",\"fired_at_us\":9000}\n"));
+	ck_assert_int_eq(incident_load(dir, &v, &n, &skipped, err,
+	    sizeof(err)), 0);
+	ck_assert_uint_eq(n, 3);
+	incident_stats(v, n, "db", 0, 10000, &st);
+	ck_assert_int_eq(st.down_us, 0);
+	ck_assert_int_eq(st.mttr_us, 0);
+	ck_assert_int_eq(st.longest_us, 0);
+	free(v);
+}
+END_TEST
+
 /* ---- sonde report ------------------------------------------------------ */
 
 /* Runs report_run() into a string (caller frees); *rc its status. */
@@ -1152,6 +1183,7 @@ slo_suite(void)
 	tcase_add_test(tc, test_incident_rotation);
 	tcase_add_test(tc, test_incident_bad_utf8);
 	tcase_add_test(tc, test_incident_times_out_of_range);
+	tcase_add_test(tc, test_incident_clock_stepped_back);
 	tcase_add_test(tc, test_report_from_state_dir);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("daemon");
