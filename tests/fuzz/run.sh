@@ -44,7 +44,7 @@ for t in "$@"; do
 	    "$scratch/corpus" </dev/null >"$scratch/log" 2>&1
 	rc=$?
 	# The log holds the inputs' bytes too: grep -a.
-	grep -aE '^#[0-9]+ +(DONE|pulse|NEW|REDUCE)' "$scratch/log" | tail -1
+	grep -aE '^#[0-9]+[[:space:]]+(DONE|pulse|NEW|REDUCE)' "$scratch/log" | tail -1
 	grep -aE '^stat::(number_of_executed|average_exec|peak_rss)' \
 	    "$scratch/log"
 	if [ "$rc" -ne 0 ] || [ -n "$(ls "$scratch/crashes")" ]; then
