@@ -27,6 +27,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,25 +142,82 @@ syslog_conf_free(void *p)
 	free(p);
 }
 
-/* RFC 5424 section 6.3.3: '"', '\' and ']' are escaped in PARAM-VALUE. */
+/* Room kept at the end of an RFC 5424 message: the SD's ']' and the NUL. */
+#define SYSLOG_TAIL	2
+
+/* Length of the UTF-8 character at s (RFC 3629 section 4), 0 if none. */
+static size_t
+syslog_utf8_len(const unsigned char *s)
+{
+	size_t		n, i;
+	uint32_t	cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	cp = s[0] & (0x7f >> n);
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;	/* also stops at the NUL */
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and past U+10FFFF are not UTF-8. */
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+/*
+ * Appends SD-PARAM ' name="value"' at off.  RFC 5424 section 6.3.3:
+ * PARAM-VALUE is UTF-8 with '"', '\' and ']' escaped.  Values come from
+ * config and from the network, so a byte that is not UTF-8 becomes
+ * U+FFFD; a value that does not fit is cut at a character boundary, and
+ * the closing '"' and the SD's ']' always fit: a long alert yields a
+ * shorter message, never an invalid one.  A parameter with no room at
+ * all is left out.  Returns the new offset.
+ */
 static size_t
 syslog_param(char *buf, size_t off, size_t buflen, const char *name,
     const char *value)
 {
-	int	w;
+	const unsigned char	*v = (const unsigned char *)value;
+	const char		*src;
+	char			 esc[2] = { '\\', 0 };
+	size_t			 lim, n, adv;
 
-	if (off >= buflen)
+	if (buflen < SYSLOG_TAIL || off + strlen(name) + 4 > buflen -
+	    SYSLOG_TAIL)
 		return off;
-	w = snprintf(buf + off, buflen - off, " %s=\"", name);
-	off += w > 0 ? (size_t)w : 0;
-	for (; *value != '\0' && off + 3 < buflen; value++) {
-		if (*value == '"' || *value == '\\' || *value == ']')
-			buf[off++] = '\\';
-		buf[off++] = *value;
+	lim = buflen - SYSLOG_TAIL - 1;		/* the closing '"' */
+	off += (size_t)snprintf(buf + off, buflen - off, " %s=\"", name);
+	for (; *v != '\0'; v += adv) {
+		adv = 1;
+		if (*v == '"' || *v == '\\' || *v == ']') {
+			esc[1] = (char)*v;
+			src = esc;
+			n = 2;
+		} else if ((n = syslog_utf8_len(v)) > 0) {
+			src = (const char *)v;
+			adv = n;
+		} else {
+			src = "\xef\xbf\xbd";	/* U+FFFD */
+			n = 3;
+		}
+		if (off + n > lim)
+			break;
+		memcpy(buf + off, src, n);
+		off += n;
 	}
-	if (off + 1 < buflen)
-		buf[off++] = '"';
-	buf[off < buflen ? off : buflen - 1] = '\0';
+	buf[off++] = '"';
+	buf[off] = '\0';
 	return off;
 }
 
@@ -175,14 +233,22 @@ syslog_severity(const struct notify_item *it)
 	return LOG_INFO;
 }
 
-/* "2026-11-27T18:00:00.123456Z" from wall µs (RFC 5424 TIMESTAMP). */
+/*
+ * "2026-11-27T18:00:00.123456Z" from wall µs (RFC 5424 TIMESTAMP), or
+ * the NILVALUE "-" (section 6.2.3) for a time with no such form: before
+ * 1970 or past 9999, from a broken clock or a corrupt outbox record.
+ */
 static void
 syslog_time(int64_t us, char *buf, size_t buflen)
 {
 	time_t		t = (time_t)(us / 1000000);
 	struct tm	tm;
 
-	gmtime_r(&t, &tm);
+	if (us < 0 || gmtime_r(&t, &tm) == NULL ||
+	    tm.tm_year > 9999 - 1900) {
+		snprintf(buf, buflen, "-");
+		return;
+	}
 	snprintf(buf, buflen, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 	    tm.tm_min, tm.tm_sec, (int)(us % 1000000));

@@ -316,24 +316,25 @@ dnswire_rname(const uint8_t *msg, size_t len, size_t *p, size_t end,
 	return *p <= end ? 0 : -1;
 }
 
-/* Fixed-size big-endian integers, space-separated; advances *p. */
+/*
+ * Fixed-size big-endian integers, space-separated, and followed by a
+ * space when trail (a name comes next); advances *p.  Never a space to
+ * take back: a text that just fits must not be reported as cut.
+ */
 static int
 dnswire_ints(const uint8_t *msg, size_t *p, size_t end, const char *sizes,
-    struct dnswire_out *o)
+    bool trail, struct dnswire_out *o)
 {
+	unsigned long	v;
+
 	for (; *sizes != '\0'; sizes++) {
-		if (*sizes == '2') {
-			if (*p + 2 > end)
-				return -1;
-			dnswire_putf(o, "%u ", dnswire_u16(msg + *p));
-			*p += 2;
-		} else {
-			if (*p + 4 > end)
-				return -1;
-			dnswire_putf(o, "%lu ",
-			    (unsigned long)dnswire_u32(msg + *p));
-			*p += 4;
-		}
+		if (*p + (*sizes == '2' ? 2 : 4) > end)
+			return -1;
+		v = *sizes == '2' ? dnswire_u16(msg + *p) :
+		    (unsigned long)dnswire_u32(msg + *p);
+		*p += *sizes == '2' ? 2 : 4;
+		dnswire_putf(o, "%lu%s", v, sizes[1] != '\0' || trail ?
+		    " " : "");
 	}
 	return 0;
 }
@@ -351,11 +352,7 @@ dnswire_soa(const uint8_t *msg, size_t len, size_t *p, size_t end,
 	if ((rc = dnswire_rname(msg, len, p, end, o, err, errlen)) != 0)
 		return rc;
 	dnswire_put(o, " ", 1);
-	if ((rc = dnswire_ints(msg, p, end, "44444", o)) != 0)
-		return rc;
-	if (o->len > 0 && !o->full)
-		o->p[--o->len] = '\0';	/* the last space */
-	return 0;
+	return dnswire_ints(msg, p, end, "44444", false, o);
 }
 
 /* CAA (RFC 8659 §4.1.1): flags tag "value". */
@@ -409,11 +406,11 @@ dnswire_rdata_typed(const uint8_t *msg, size_t len,
 		rc = dnswire_rname(msg, len, &p, end, o, err, errlen);
 		break;
 	case DNSWIRE_TYPE_MX:
-		if ((rc = dnswire_ints(msg, &p, end, "2", o)) == 0)
+		if ((rc = dnswire_ints(msg, &p, end, "2", true, o)) == 0)
 			rc = dnswire_rname(msg, len, &p, end, o, err, errlen);
 		break;
 	case DNSWIRE_TYPE_SRV:
-		if ((rc = dnswire_ints(msg, &p, end, "222", o)) == 0)
+		if ((rc = dnswire_ints(msg, &p, end, "222", true, o)) == 0)
 			rc = dnswire_rname(msg, len, &p, end, o, err, errlen);
 		break;
 	case DNSWIRE_TYPE_SOA:

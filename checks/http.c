@@ -559,27 +559,27 @@ http_version_str(int v)
 
 /* One expected header; returns 0 when it matches, else sets the result. */
 static int
-http_expect_header(struct http_run *h, const struct http_hexpect *he)
+http_expect_header(const struct http_response *r,
+    const struct http_hexpect *he, struct probe_result *res)
 {
-	struct probe_result	*res = &h->run->result;
-	struct curl_header	*hh = NULL;
-	size_t			 i, amount = 1;
-	char			 q[96];
-	int			 rc;
+	const char	*v, *next;
+	size_t		 i, amount = 0;
+	char		 q[96];
+	int		 rc;
 
-	if (curl_easy_header(h->easy, he->name, 0, CURLH_HEADER, -1, &hh) !=
-	    CURLHE_OK) {
+	if ((v = r->header(r->arg, he->name, 0, &amount)) == NULL) {
 		probe_result_set(res, PROBE_HTTP_HEADER_MISMATCH,
 		    "header %s missing, expected /%s/", he->name,
 		    pattern_source(he->re));
 		return -1;
 	}
-	amount = hh->amount;
 	for (i = 0; i < amount; i++) {
-		if (i > 0 && curl_easy_header(h->easy, he->name, i,
-		    CURLH_HEADER, -1, &hh) != CURLHE_OK)
+		if (i > 0 && (next = r->header(r->arg, he->name, i,
+		    &amount)) == NULL)
 			break;
-		rc = pattern_match(he->re, hh->value, strlen(hh->value));
+		if (i > 0)
+			v = next;
+		rc = pattern_match(he->re, v, strlen(v));
 		if (rc == 1)
 			return 0;
 		if (rc == -1) {
@@ -591,40 +591,38 @@ http_expect_header(struct http_run *h, const struct http_hexpect *he)
 	}
 	probe_result_set(res, PROBE_HTTP_HEADER_MISMATCH,
 	    "header %s: %s does not match /%s/", he->name,
-	    probe_quote(hh->value, strlen(hh->value), SIZE_MAX, q,
-	    sizeof(q)),
+	    probe_quote(v, strlen(v), SIZE_MAX, q, sizeof(q)),
 	    pattern_source(he->re));
 	return -1;
 }
 
 static int
-http_expect_body(struct http_run *h)
+http_expect_body(const struct http_conf *hc, const struct http_response *r,
+    struct probe_result *res)
 {
-	const struct http_conf	*hc = h->conf;
-	struct probe_result	*res = &h->run->result;
-	char			 q[96];
-	int			 rc;
+	char	 q[96];
+	int	 rc;
 
 	if (hc->body_not != NULL) {
-		rc = pattern_match(hc->body_not, h->body, h->len);
+		rc = pattern_match(hc->body_not, r->body, r->len);
 		if (rc != 0) {
 			probe_result_set(res, rc == 1 ?
 			    PROBE_HTTP_BODY_MISMATCH : PROBE_INTERNAL,
-			    "body (%zu bytes) %s body_not /%s/", h->len,
+			    "body (%zu bytes) %s body_not /%s/", r->len,
 			    rc == 1 ? "matches" : "hit the regex match limit "
 			    "of", pattern_source(hc->body_not));
 			return -1;
 		}
 	}
 	if (hc->body_re != NULL) {
-		rc = pattern_match(hc->body_re, h->body, h->len);
+		rc = pattern_match(hc->body_re, r->body, r->len);
 		if (rc != 1) {
 			probe_result_set(res, rc == 0 ?
 			    PROBE_HTTP_BODY_MISMATCH : PROBE_INTERNAL,
-			    "body (%zu bytes) %s /%s/: %s", h->len, rc == 0 ?
+			    "body (%zu bytes) %s /%s/: %s", r->len, rc == 0 ?
 			    "does not match" : "hit the regex match limit of",
 			    pattern_source(hc->body_re),
-			    probe_quote(h->body, h->len, SIZE_MAX, q,
+			    probe_quote(r->body, r->len, SIZE_MAX, q,
 			    sizeof(q)));
 			return -1;
 		}
@@ -632,42 +630,72 @@ http_expect_body(struct http_run *h)
 	return 0;
 }
 
-/* The last response against expect; sets the result when it fails. */
-static void
-http_expect(struct http_run *h, long code, int64_t elapsed)
+void
+http_match(const struct http_conf *hc, const struct http_response *r,
+    int64_t elapsed, struct probe_result *res)
 {
-	const struct http_conf	*hc = h->conf;
-	struct probe_result	*res = &h->run->result;
-	char			 after[32];
-	long			 ver = 0;
-	size_t			 i;
+	char	 after[32];
+	size_t	 i;
 
-	if (!http_status_ok(hc, code)) {
+	if (!http_status_ok(hc, r->code)) {
 		probe_result_set(res, PROBE_HTTP_STATUS, "got %ld, expected "
-		    "%s (response after %s from %s)", code, hc->status_text,
-		    http_us(elapsed, after, sizeof(after)), h->url);
+		    "%s (response after %s from %s)", r->code,
+		    hc->status_text, http_us(elapsed, after, sizeof(after)),
+		    r->url);
 		return;
 	}
-	if (hc->expect_ssl != -1 && hc->expect_ssl != h->https) {
+	if (hc->expect_ssl != -1 && hc->expect_ssl != r->https) {
 		probe_result_set(res, PROBE_HTTP_PROTOCOL_ERROR, "ended on "
-		    "%s, expected %s (ssl = %s)", h->url, hc->expect_ssl ?
+		    "%s, expected %s (ssl = %s)", r->url, hc->expect_ssl ?
 		    "https" : "plain http", hc->expect_ssl ? "true" : "false");
 		return;
 	}
-	curl_easy_getinfo(h->easy, CURLINFO_HTTP_VERSION, &ver);
-	ver = ver == CURL_HTTP_VERSION_1_0 ? HTTP_VER_1_0 :
-	    ver == CURL_HTTP_VERSION_1_1 ? HTTP_VER_1_1 :
-	    ver == CURL_HTTP_VERSION_2_0 ? HTTP_VER_2 : HTTP_VER_3;
-	if (hc->expect_version != HTTP_VER_ANY && hc->expect_version != ver) {
+	if (hc->expect_version != HTTP_VER_ANY &&
+	    hc->expect_version != r->version) {
 		probe_result_set(res, PROBE_HTTP_PROTOCOL_ERROR, "got "
-		    "HTTP/%s, expected HTTP/%s", http_version_str((int)ver),
+		    "HTTP/%s, expected HTTP/%s", http_version_str(r->version),
 		    http_version_str(hc->expect_version));
 		return;
 	}
 	for (i = 0; i < hc->nhexpect; i++)
-		if (http_expect_header(h, &hc->hexpect[i]) == -1)
+		if (http_expect_header(r, &hc->hexpect[i], res) == -1)
 			return;
-	(void)http_expect_body(h);
+	(void)http_expect_body(hc, r, res);
+}
+
+/* http_response.header on the easy handle: curl parsed the headers. */
+static const char *
+http_easy_header(void *arg, const char *name, size_t idx, size_t *amount)
+{
+	struct curl_header	*hh = NULL;
+
+	if (curl_easy_header(arg, name, idx, CURLH_HEADER, -1, &hh) !=
+	    CURLHE_OK)
+		return NULL;
+	*amount = hh->amount;
+	return hh->value;
+}
+
+/* The last response against expect; sets the result when it fails. */
+static void
+http_expect(struct http_run *h, long code, int64_t elapsed)
+{
+	struct http_response	 r;
+	long			 ver = 0;
+
+	curl_easy_getinfo(h->easy, CURLINFO_HTTP_VERSION, &ver);
+	memset(&r, 0, sizeof(r));
+	r.code = code;
+	r.https = h->https;
+	r.version = ver == CURL_HTTP_VERSION_1_0 ? HTTP_VER_1_0 :
+	    ver == CURL_HTTP_VERSION_1_1 ? HTTP_VER_1_1 :
+	    ver == CURL_HTTP_VERSION_2_0 ? HTTP_VER_2 : HTTP_VER_3;
+	r.url = h->url;
+	r.body = h->body;
+	r.len = h->len;
+	r.header = http_easy_header;
+	r.arg = h->easy;
+	http_match(h->conf, &r, elapsed, &h->run->result);
 }
 
 /* ---- hops ------------------------------------------------------------- */

@@ -134,6 +134,43 @@ static char	 glob_errpath[256];
 
 /* ---- error lists -------------------------------------------------------- */
 
+/*
+ * An error is one line (sonde -t prints one per line): a control byte
+ * that a quoted config string carried into the message (a newline, a
+ * tab, ESC) is written as \n, \t or \xNN.  Takes line; returns the
+ * line to keep.
+ */
+static char *
+config_errors_escape(char *line)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*p;
+	char			*out, *o;
+
+	for (p = (const unsigned char *)line; *p >= 0x20 && *p != 0x7f; p++)
+		;
+	if (*p == '\0')
+		return line;
+	o = out = xmalloc(4 * strlen(line) + 1);
+	for (p = (const unsigned char *)line; *p != '\0'; p++) {
+		if (*p >= 0x20 && *p != 0x7f) {
+			*o++ = (char)*p;
+			continue;
+		}
+		*o++ = '\\';
+		if (*p == '\n' || *p == '\t' || *p == '\r')
+			*o++ = *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r';
+		else {
+			*o++ = 'x';
+			*o++ = hex[*p >> 4];
+			*o++ = hex[*p & 0xf];
+		}
+	}
+	*o = '\0';
+	free(line);
+	return out;
+}
+
 void
 config_errors_add(struct config_errors *errs, const char *fmt, ...)
 {
@@ -144,6 +181,7 @@ config_errors_add(struct config_errors *errs, const char *fmt, ...)
 	if (vasprintf(&line, fmt, ap) == -1)
 		fatal("config", "vasprintf");
 	va_end(ap);
+	line = config_errors_escape(line);
 	if (errs->count == errs->cap) {
 		errs->cap = errs->cap == 0 ? 8 : errs->cap * 2;
 		errs->lines = xreallocarray(errs->lines, errs->cap,

@@ -140,6 +140,12 @@ out:
 	return rc;
 }
 
+/*
+ * 9999-12-31T23:59:59.999999Z: past it (or before 1970) a time in the
+ * log is not one sonde wrote, and the stats would overflow on it.
+ */
+#define INCIDENT_AT_MAX	INT64_C(253402300799999999)
+
 /* One line into ev; returns 0, or -1 when it is not an event. */
 static int
 incident_parse(const char *line, struct incident_event *ev)
@@ -156,7 +162,9 @@ incident_parse(const char *line, struct incident_event *ev)
 	    "event", &event, "at_us", &at, "rule", &rule, "check", &check,
 	    "agent", &agent, "severity", &sev, "reason", &reason,
 	    "message", &msg, "fired_at_us", &since) == 0 &&
-	    (strcmp(event, "firing") == 0 || strcmp(event, "resolved") == 0)) {
+	    (strcmp(event, "firing") == 0 || strcmp(event, "resolved") == 0) &&
+	    at >= 0 && at <= INCIDENT_AT_MAX && since >= 0 &&
+	    since <= INCIDENT_AT_MAX) {
 		memset(ev, 0, sizeof(*ev));
 		ev->resolved = event[0] == 'r';
 		snprintf(ev->agent, sizeof(ev->agent), "%s", agent);
@@ -246,6 +254,13 @@ static void
 incident_span_add(struct incident_span **s, size_t *n, int64_t start,
     int64_t end)
 {
+	/*
+	 * The wall clock stepped back between the firing and the resolve:
+	 * the length is unknown, and none is better than a negative one
+	 * (a down time below zero, availability over 100%).
+	 */
+	if (end < start)
+		end = start;
 	*s = xreallocarray(*s, *n + 1, sizeof(**s));
 	(*s)[*n].start = start;
 	(*s)[(*n)++].end = end;

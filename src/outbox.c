@@ -226,6 +226,13 @@ ob_item_parse(json_t *o, struct notify_item *it)
 	    json_unpack(o, "{s:I, s:I, s:I, s:I}", "at", &at, "since", &since,
 	    "bad", &bad, "of", &of) != 0)
 		return -1;
+	/*
+	 * What sonde writes: wall µs since 1970 and bad <= of <= 64 (a
+	 * rule's window).  Channels subtract the times (Slack's "for 5m",
+	 * the delay note) and print failed=bad/of.
+	 */
+	if (at < 0 || since < 0 || bad < 0 || of < 0 || bad > of || of > 64)
+		return -1;
 	for (k = 0; k < NOTIFY_KIND_LAST; k++)
 		if (strcmp(kind, notify_kind_str((enum notify_kind)k)) == 0)
 			break;
@@ -278,7 +285,7 @@ outbox_decode(const char *txt, uint64_t *seq, char *channel,
 	}
 	if (json_unpack(root, "{s:i, s:I, s:I, s:o}", "version", &version,
 	    "seq", &s, "created", &c, "items", &arr) != 0 ||
-	    version != OUTBOX_VERSION || !json_is_array(arr) ||
+	    version != OUTBOX_VERSION || c < 0 || !json_is_array(arr) ||
 	    json_array_size(arr) == 0 ||
 	    !ob_str(root, "channel", channel, channellen)) {
 		snprintf(err, errlen, version != OUTBOX_VERSION && version ?
@@ -291,7 +298,8 @@ outbox_decode(const char *txt, uint64_t *seq, char *channel,
 	*items = xcalloc(json_array_size(arr), sizeof(**items));
 	for (i = 0; i < json_array_size(arr); i++)
 		if (ob_item_parse(json_array_get(arr, i), &(*items)[i]) == -1) {
-			snprintf(err, errlen, "item %zu is incomplete", i);
+			snprintf(err, errlen, "item %zu is incomplete or out "
+			    "of range", i);
 			free(*items);
 			*items = NULL;
 			json_decref(root);

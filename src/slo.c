@@ -635,10 +635,20 @@ slo_entry_parse(json_t *o, struct slo_saved *s, char *err, size_t errlen)
 		return -1;
 	}
 	if (obj <= 0 || obj >= 100 || win < SLO_WINDOW_MIN_MS ||
-	    win > SLO_WINDOW_MAX_MS || lat < 0 ||
+	    win > SLO_WINDOW_MAX_MS || lat < 0 || lat > win ||
 	    cus != win * 1000 / SLO_COARSE_BUCKETS) {
 		snprintf(err, errlen, "check '%s': objective, window or bucket "
 		    "width out of range", name);
+		return -1;
+	}
+	/*
+	 * -1 is an empty ring; the store's arithmetic subtracts ring sizes
+	 * from the indices and times from now, so anything more negative
+	 * (a corrupt file) would overflow.
+	 */
+	if (fi < -1 || ci < -1 || first < 0 || last < 0) {
+		snprintf(err, errlen, "check '%s': bucket index or time out of "
+		    "range", name);
 		return -1;
 	}
 	snprintf(s->check, sizeof(s->check), "%s", name);

@@ -192,8 +192,16 @@ state_alert_parse(json_t *o, struct state_alert *a, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", je.text);
 		return -1;
 	}
+	/*
+	 * rules_eval() keeps no bit beyond the results it counts; one
+	 * there would be counted as a failure ("failed=7/5").
+	 */
 	if ((st = state_find(state)) < 0 || nwin < 0 || nwin > 64 ||
-	    nf < 0 || nf > RULES_FLAP_RESULTS || grun < 0 ||
+	    (nwin < 64 && (uint64_t)win >> nwin != 0) ||
+	    nf < 0 || nf > RULES_FLAP_RESULTS || fh < 0 ||
+	    (uint32_t)fh >> nf != 0 || grun < 0 ||
+	    /* wall µs: the rules subtract them from now */
+	    since < 0 || gsince < 0 || lnot < 0 ||
 	    strlen(rule) >= sizeof(a->rule) ||
 	    strlen(check) >= sizeof(a->check)) {
 		snprintf(err, errlen, "alert %s/%s: a value is out of range",

@@ -403,6 +403,12 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
+	/* One error, one line (found by fuzz_config). */
+	{ "control bytes in a quoted value",
+	  "checks = ( { name = \"a\"; type = \"tc\\np\\x1b\"; host = \"h\"; "
+	  "port = 1; } );\n", NULL, NULL,
+	  "sonde.conf:1: unknown check type 'tc\\np\\x1b' (known types: tcp, "
+	  "tls, dns, http)" },
 	{ "syntax error",
 	  "agent = {\n  name = ;\n};\n", NULL, NULL,
 	  "sonde.conf:2: syntax error" },

@@ -201,6 +201,34 @@ START_TEST(test_dnswire_output_truncated)
 }
 END_TEST
 
+/*
+ * A text that fits its buffer exactly is not cut: the SOA's last number
+ * used to be printed with a space taken back afterwards, which did not
+ * fit, so 1 came back for a complete text.  Found by fuzz_dnswire.
+ */
+START_TEST(test_dnswire_output_exact_fit)
+{
+	static const char	 soa[] = "\x03ns1\xc0\x0c\x0ahostmaster"
+	    "\xc0\x0c\x78\xc1\x1b\xed\x00\x00\x0e\x10\x00\x00\x02\x58"
+	    "\x00\x01\x51\x80\x00\x00\x00\x3c";
+	static const char	 want[] = "ns1.example.test. "
+	    "hostmaster.example.test. 2025921517 3600 600 86400 60";
+	struct dnswire_rr	 rr = { 12, DNSWIRE_TYPE_SOA, 1, 300, 0, 0 };
+	struct pkt		 p;
+	char			 out[sizeof(want)], err[128];
+
+	header(&p, DNSWIRE_QR, 1, 1, 0, 0);
+	record(&p, DNSWIRE_TYPE_SOA, 300, R(soa));
+	rr.rdata = p.len - (sizeof(soa) - 1);
+	rr.rdlen = (uint16_t)(sizeof(soa) - 1);
+	ck_assert_int_eq(dnswire_rdata_str(p.b, p.len, &rr, out, sizeof(out),
+	    err, sizeof(err)), 0);
+	ck_assert_str_eq(out, want);
+	ck_assert_int_eq(dnswire_rdata_str(p.b, p.len, &rr, out,
+	    sizeof(out) - 1, err, sizeof(err)), 1);
+}
+END_TEST
+
 /* ---- hostile messages ---------------------------------------------------- */
 
 struct bad_case {
@@ -380,6 +408,7 @@ dnswire_suite(void)
 	    sizeof(rdata_cases) / sizeof(rdata_cases[0]));
 	tcase_add_test(tc, test_dnswire_records_all_sections);
 	tcase_add_test(tc, test_dnswire_output_truncated);
+	tcase_add_test(tc, test_dnswire_output_exact_fit);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("hostile");
 	tcase_add_loop_test(tc, test_dnswire_hostile, 0,

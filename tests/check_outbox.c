@@ -302,6 +302,54 @@ START_TEST(test_outbox_record_rejects_garbage)
 }
 END_TEST
 
+/*
+ * Times before 1970 and failed counts sonde never writes are refused: a
+ * channel subtracts the times and prints failed=bad/of.  Found by
+ * fuzz_outbox.
+ */
+START_TEST(test_outbox_record_rejects_out_of_range)
+{
+	static const char *const fields[] = {
+		"\"at\":-1,\"since\":1,\"bad\":1,\"of\":1",
+		"\"at\":1,\"since\":-9223372036854775808,\"bad\":1,\"of\":1",
+		"\"at\":1,\"since\":1,\"bad\":-1,\"of\":1",
+		"\"at\":1,\"since\":1,\"bad\":6,\"of\":5",
+		"\"at\":1,\"since\":1,\"bad\":1,\"of\":65",
+		NULL
+	};
+	struct notify_item	*v;
+	char			 ch[64], err[128], *txt;
+	uint64_t		 seq;
+	int64_t			 created;
+	size_t			 n, i;
+
+	for (i = 0; fields[i] != NULL; i++) {
+		txt = xasprintf("{\"version\":1,\"seq\":1,\"channel\":\"s\","
+		    "\"created\":5,\"items\":[{\"kind\":\"firing\",\"agent\":"
+		    "\"a\",\"rule\":\"r\",\"check\":\"c\",%s}]}", fields[i]);
+		ck_assert_int_eq(outbox_decode(txt, &seq, ch, sizeof(ch),
+		    &created, &v, &n, err, sizeof(err)), -1);
+		ck_assert_ptr_null(v);
+		ck_assert_msg(strstr(err, "item 0 is incomplete or out of "
+		    "range") != NULL, "%s: %s", fields[i], err);
+		free(txt);
+	}
+	/* A record created before 1970 is not one of sonde's either. */
+	ck_assert_int_eq(outbox_decode("{\"version\":1,\"seq\":1,\"channel\":"
+	    "\"s\",\"created\":-1,\"items\":[{\"kind\":\"firing\",\"agent\":"
+	    "\"a\",\"rule\":\"r\",\"check\":\"c\",\"at\":1,\"since\":1,"
+	    "\"bad\":1,\"of\":1}]}", &seq, ch, sizeof(ch), &created, &v, &n,
+	    err, sizeof(err)), -1);
+	/* A clock stepped back (since after at) is still a notification. */
+	ck_assert_int_eq(outbox_decode("{\"version\":1,\"seq\":1,\"channel\":"
+	    "\"s\",\"created\":1,\"items\":[{\"kind\":\"firing\",\"agent\":"
+	    "\"a\",\"rule\":\"r\",\"check\":\"c\",\"at\":1,\"since\":9,"
+	    "\"bad\":0,\"of\":0}]}", &seq, ch, sizeof(ch), &created, &v, &n,
+	    err, sizeof(err)), 0);
+	free(v);
+}
+END_TEST
+
 /* ---- delivery ------------------------------------------------------------ */
 
 START_TEST(test_outbox_outage_exactly_once_in_order)
@@ -601,6 +649,7 @@ outbox_suite(void)
 	tcase_add_test(tc, test_outbox_record_roundtrip);
 	tcase_add_test(tc, test_outbox_record_old_and_odd_fields);
 	tcase_add_test(tc, test_outbox_record_rejects_garbage);
+	tcase_add_test(tc, test_outbox_record_rejects_out_of_range);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("delivery");
 	tcase_add_checked_fixture(tc, setup, NULL);

@@ -514,6 +514,58 @@ START_TEST(test_slo_table_save_restore_gap)
 }
 END_TEST
 
+/*
+ * A saved store whose indices or times are negative (other than an empty
+ * ring's -1) is refused: its arithmetic would overflow.  Found by the
+ * fuzz_slo harness.
+ */
+START_TEST(test_slo_file_negative_index)
+{
+	static const char *const	 fields[] = { "\"fine_idx\":",
+	    "\"coarse_idx\":", "\"first\":", "\"last\":" };
+	const char		*dir = testutil_tmpdir();
+	struct config_errors	 errs;
+	struct config		*cfg;
+	struct slo_table	*t = slo_table_new();
+	struct slo_saved	*v = NULL;
+	char			 err[256], path[512], *txt, *p, *q, *bad;
+	int64_t			 at;
+	size_t			 n, i;
+	FILE			*f;
+
+	cfg = load(dir, CHECK_SLO("slo = { objective = 99.9; };"), &errs);
+	ck_assert_ptr_nonnull(cfg);
+	slo_table_set_config(t, cfg);
+	feed(t, NULL, cfg, T0, true);
+	ck_assert_int_eq(slo_table_save(t, dir, T0 + HOUR, err, sizeof(err)),
+	    0);
+	snprintf(path, sizeof(path), "%s/%s", dir, SLO_FILE);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	txt = xcalloc(1, 65536);
+	ck_assert_uint_gt(fread(txt, 1, 65535, f), 0);
+	fclose(f);
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		/* The field's value becomes INT64_MIN. */
+		ck_assert_ptr_nonnull(p = strstr(txt, fields[i]));
+		p += strlen(fields[i]);
+		q = p + strspn(p, "-0123456789");
+		bad = xasprintf("%.*s-9223372036854775808%s", (int)(p - txt),
+		    txt, q);
+		free(testutil_write_file(dir, SLO_FILE, bad));
+		ck_assert_int_eq(slo_file_load(dir, &v, &n, &at, err,
+		    sizeof(err)), -1);
+		ck_assert_ptr_null(v);
+		ck_assert_msg(strstr(err, "out of range") != NULL, "%s: %s",
+		    fields[i], err);
+		free(bad);
+	}
+	free(txt);
+	slo_table_free(t);
+	config_errors_free(&errs);
+	config_unref(cfg);
+}
+END_TEST
+
 /* ---- the incident log -------------------------------------------------- */
 
 static void
@@ -644,6 +696,71 @@ START_TEST(test_incident_bad_utf8)
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(v[0].message, "reply \"SSH-1.99\xef\xbf\xbd\xef"
 	    "\xbf\xbd\"");
+	free(v);
+}
+END_TEST
+
+/*
+ * Lines with times sonde never writes (before 1970, past 9999) are
+ * skipped like foreign lines: the stats subtract them.  Found by
+ * fuzz_incident (signed overflow in incident_stats).
+ */
+START_TEST(test_incident_times_out_of_range)
+{
+	const char		*dir = testutil_tmpdir();
+	struct incident_event	*v;
+	struct incident_stats	 st;
+	size_t			 n, skipped;
+	char			 err[256];
+
+	free(testutil_write_file(dir, INCIDENT_FILE,
+	    "{\"event\":\"firing\",\"at_us\":1000,\"rule\":\"down\","
+	    "\"check\":\"db\"}\n"
+	    "{\"event\":\"resolved\",\"at_us\":2000,\"rule\":\"down\","
+	    "\"check\":\"db\",\"fired_at_us\":-9223372036854775807}\n"
+	    "{\"event\":\"firing\",\"at_us\":-1,\"rule\":\"down\","
+	    "\"check\":\"db\"}\n"
+	    "{\"event\":\"firing\",\"at_us\":9223372036854775807,"
+	    "\"rule\":\"down\",\"check\":\"db\"}\n"));
+	ck_assert_int_eq(incident_load(dir, &v, &n, &skipped, err,
+	    sizeof(err)), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(skipped, 3);
+	incident_stats(v, n, "db", 0, 5000, &st);
+	ck_assert_uint_eq(st.incidents, 1);
+	ck_assert_uint_eq(st.open, 1);
+	ck_assert_int_eq(st.down_us, 4000);
+	free(v);
+}
+END_TEST
+
+/*
+ * A resolve logged before its firing (the wall clock stepped back) is an
+ * outage of no length, never a negative down time.  Found by
+ * fuzz_incident.
+ */
+START_TEST(test_incident_clock_stepped_back)
+{
+	const char		*dir = testutil_tmpdir();
+	struct incident_event	*v;
+	struct incident_stats	 st;
+	size_t			 n, skipped;
+	char			 err[256];
+
+	free(testutil_write_file(dir, INCIDENT_FILE,
+	    "{\"event\":\"firing\",\"at_us\":5000,\"rule\":\"down\","
+	    "\"check\":\"db\"}\n"
+	    "{\"event\":\"resolved\",\"at_us\":3000,\"rule\":\"down\","
+	    "\"check\":\"db\",\"fired_at_us\":5000}\n"
+	    "{\"event\":\"resolved\",\"at_us\":7000,\"rule\":\"slow\","
+	    "\"check\":\"db\",\"fired_at_us\":9000}\n"));
+	ck_assert_int_eq(incident_load(dir, &v, &n, &skipped, err,
+	    sizeof(err)), 0);
+	ck_assert_uint_eq(n, 3);
+	incident_stats(v, n, "db", 0, 10000, &st);
+	ck_assert_int_eq(st.down_us, 0);
+	ck_assert_int_eq(st.mttr_us, 0);
+	ck_assert_int_eq(st.longest_us, 0);
 	free(v);
 }
 END_TEST
@@ -1064,11 +1181,14 @@ slo_suite(void)
 	tc = tcase_create("alerts_and_state");
 	tcase_add_test(tc, test_slo_burn_alert_lifecycle);
 	tcase_add_test(tc, test_slo_table_save_restore_gap);
+	tcase_add_test(tc, test_slo_file_negative_index);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("incidents_and_report");
 	tcase_add_test(tc, test_incident_stats);
 	tcase_add_test(tc, test_incident_rotation);
 	tcase_add_test(tc, test_incident_bad_utf8);
+	tcase_add_test(tc, test_incident_times_out_of_range);
+	tcase_add_test(tc, test_incident_clock_stepped_back);
 	tcase_add_test(tc, test_report_from_state_dir);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("daemon");

@@ -146,6 +146,33 @@ static const struct {
 	  "\"flapping\":false,\"since\":0,\"good_since\":0,"
 	  "\"last_notify\":0,\"results\":0,\"told\":false}]}\n",
 	  "a value is out of range" },
+	/* Found by fuzz_state: bits beyond the results counted. */
+	{ "window bits beyond nwindow", "{\"version\":1,\"alerts\":[{"
+	  "\"rule\":\"d\",\"check\":\"c\",\"state\":\"ok\",\"window\":255,"
+	  "\"nwindow\":5,\"good_run\":0,\"violating\":false,\"flap_hist\":0,"
+	  "\"nflap\":0,\"flapping\":false,\"since\":0,\"good_since\":0,"
+	  "\"last_notify\":0,\"results\":0,\"told\":false}]}\n",
+	  "alerts[0]: alert d/c: a value is out of range" },
+	{ "flap bits beyond nflap", "{\"version\":1,\"alerts\":[{"
+	  "\"rule\":\"d\",\"check\":\"c\",\"state\":\"ok\",\"window\":0,"
+	  "\"nwindow\":0,\"good_run\":0,\"violating\":false,"
+	  "\"flap_hist\":232967,\"nflap\":17,\"flapping\":false,\"since\":0,"
+	  "\"good_since\":0,\"last_notify\":0,\"results\":0,\"told\":false}]}"
+	  "\n", "alerts[0]: alert d/c: a value is out of range" },
+	/* Found with fuzz_state: now - since overflowed in rules_eval(). */
+	{ "since before 1970", "{\"version\":1,\"alerts\":[{"
+	  "\"rule\":\"d\",\"check\":\"c\",\"state\":\"firing\",\"window\":0,"
+	  "\"nwindow\":0,\"good_run\":0,\"violating\":false,\"flap_hist\":0,"
+	  "\"nflap\":0,\"flapping\":false,"
+	  "\"since\":-9223372036854775808,\"good_since\":0,"
+	  "\"last_notify\":0,\"results\":0,\"told\":false}]}\n",
+	  "alerts[0]: alert d/c: a value is out of range" },
+	{ "last_notify before 1970", "{\"version\":1,\"alerts\":[{"
+	  "\"rule\":\"d\",\"check\":\"c\",\"state\":\"firing\",\"window\":0,"
+	  "\"nwindow\":0,\"good_run\":0,\"violating\":false,\"flap_hist\":0,"
+	  "\"nflap\":0,\"flapping\":false,\"since\":0,\"good_since\":0,"
+	  "\"last_notify\":-1,\"results\":0,\"told\":false}]}\n",
+	  "alerts[0]: alert d/c: a value is out of range" },
 	{ "unknown field", "{\"version\":1,\"alerts\":[{\"rule\":\"d\","
 	  "\"check\":\"c\",\"state\":\"ok\",\"window\":0,\"nwindow\":6,"
 	  "\"good_run\":0,\"violating\":false,\"flap_hist\":0,\"nflap\":0,"

@@ -18,6 +18,7 @@
 #include <check.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,77 @@ START_TEST(test_syslog_one_line)
 		ck_assert_msg(strstr(buf, "bad <13>1 forged  [2J") != NULL,
 		    "%s", buf);
 	}
+}
+END_TEST
+
+/*
+ * Bytes that are not UTF-8 (a config string, a name cut by a byte count)
+ * become U+FFFD: RFC 5424 section 6.3.3 wants UTF-8 in PARAM-VALUE.
+ * Found by fuzz_syslog5424.
+ */
+START_TEST(test_syslog_param_not_utf8)
+{
+	struct notify_item	it = item(NOTIFY_FIRING, "critical");
+	struct channel_msg	msg = { &it, 1, "", 0, NULL };
+	char			buf[2048];
+
+	snprintf(it.agent, sizeof(it.agent), "edge-z\xc3");	/* cut é */
+	snprintf(it.target, sizeof(it.target), "a\xff\xc0\xaf"
+	    "b caf\xc3\xa9");
+	channel_syslog_format(&msg, LOG_DAEMON, 1, buf, sizeof(buf));
+	ck_assert_msg(strstr(buf, " agent=\"edge-z\xef\xbf\xbd\" ") != NULL,
+	    "%s", buf);
+	ck_assert_msg(strstr(buf, " target=\"a\xef\xbf\xbd\xef\xbf\xbd"
+	    "\xef\xbf\xbd" "b caf\xc3\xa9\" ") != NULL, "%s", buf);
+}
+END_TEST
+
+/*
+ * A message too long for the buffer is cut inside a PARAM-VALUE, never
+ * through an escape or a character, and keeps its closing '"' and ']'.
+ */
+START_TEST(test_syslog_cut_stays_valid)
+{
+	struct notify_item	it = item(NOTIFY_FIRING, "critical");
+	struct channel_msg	msg = { &it, 1, "", 0, NULL };
+	char			buf[300];
+	const char		*sd, *end;
+	size_t			n;
+
+	memset(it.target, '"', sizeof(it.target) - 1);
+	it.target[sizeof(it.target) - 1] = '\0';
+	n = channel_syslog_format(&msg, LOG_DAEMON, 1, buf, sizeof(buf));
+	ck_assert_uint_eq(n, strlen(buf));
+	ck_assert_uint_lt(n, sizeof(buf));
+	sd = strstr(buf, " target=\"");
+	ck_assert_ptr_nonnull(sd);
+	/* The value ends on a whole \" then '"', ']' and SP; the params
+	 * with no room left (failed, agent ...) are left out. */
+	end = strstr(sd, "\\\"\"]");
+	ck_assert_msg(end != NULL, "%s", buf);
+	ck_assert_msg(strstr(buf, "failed=") == NULL, "%s", buf);
+	for (sd += strlen(" target=\""), end++; sd < end; sd += 2)
+		ck_assert_msg(sd[0] == '\\' && sd[1] == '"', "%s", buf);
+}
+END_TEST
+
+/* A time with no RFC 5424 form is the NILVALUE.  Found by fuzz_syslog5424. */
+START_TEST(test_syslog_time_nilvalue)
+{
+	struct notify_item	it = item(NOTIFY_FIRING, "critical");
+	struct channel_msg	msg = { &it, 1, "", 0, NULL };
+	char			buf[2048];
+
+	it.at = -1000001;
+	channel_syslog_format(&msg, LOG_DAEMON, 1, buf, sizeof(buf));
+	ck_assert_msg(strncmp(buf, "<26>1 - ", 8) == 0, "%s", buf);
+	it.at = INT64_MAX;		/* year 292277 */
+	channel_syslog_format(&msg, LOG_DAEMON, 1, buf, sizeof(buf));
+	ck_assert_msg(strncmp(buf, "<26>1 - ", 8) == 0, "%s", buf);
+	it.at = 253402300799999999LL;	/* 9999-12-31T23:59:59.999999Z */
+	channel_syslog_format(&msg, LOG_DAEMON, 1, buf, sizeof(buf));
+	ck_assert_msg(strncmp(buf, "<26>1 9999-12-31T23:59:59.999999Z ",
+	    34) == 0, "%s", buf);
 }
 END_TEST
 
@@ -274,6 +346,9 @@ syslog_suite(void)
 	tc = tcase_create("format");
 	tcase_add_test(tc, test_syslog_rfc5424_text);
 	tcase_add_test(tc, test_syslog_one_line);
+	tcase_add_test(tc, test_syslog_param_not_utf8);
+	tcase_add_test(tc, test_syslog_cut_stays_valid);
+	tcase_add_test(tc, test_syslog_time_nilvalue);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("rsyslog");
 	tcase_set_timeout(tc, 15);
