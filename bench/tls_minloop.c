@@ -8,7 +8,10 @@
  * started on a fixed grid at the given rate (as sonde's scheduler does).
  * It parses no config, keeps no results, builds no messages.
  *
- * usage: tls_minloop HOST PORT SERVER_NAME CA_FILE RATE SECONDS
+ * usage: tls_minloop HOST PORT SERVER_NAME CA_FILE RATE SECONDS [GRID_MS]
+ * With GRID_MS the loop wakes every GRID_MS and starts the probes due by
+ * then together, as sonde does on its agent.schedule_grid (give the same
+ * value); without, it wakes once per probe.
  * Runs WARMUP_S seconds first (OpenSSL's lazy initialisation, provider
  * and algorithm fetches), then measures CPU and handshakes over SECONDS.
  * prints: handshakes=N failed=N seconds=S rate=R cpu_us_per_probe=C
@@ -167,9 +170,9 @@ main(int argc, char **argv)
 	uint64_t		 ticks;
 	int			 tfd, n, i, warm = 0;
 
-	if (argc != 7) {
+	if (argc != 7 && argc != 8) {
 		fprintf(stderr, "usage: tls_minloop HOST PORT SERVER_NAME "
-		    "CA_FILE RATE SECONDS\n");
+		    "CA_FILE RATE SECONDS [GRID_MS]\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -190,8 +193,9 @@ main(int argc, char **argv)
 	}
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	/* One wakeup per probe, on the grid, as sonde's timers do. */
-	period = (long)(1e9 / rate);
+	/* One wakeup per probe, or per grid step, as sonde's timers do. */
+	period = argc == 8 && atof(argv[7]) > 0 ? (long)(atof(argv[7]) * 1e6) :
+	    (long)(1e9 / rate);
 	its.it_interval.tv_sec = period / 1000000000;
 	its.it_interval.tv_nsec = period % 1000000000;
 	its.it_value = its.it_interval;
