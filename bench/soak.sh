@@ -97,6 +97,12 @@ cleanup() {
 	if [ -n "$KEEP" ]; then echo "soak: kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
+# A PID reaped is forgotten, so that cleanup never signals a reused one.
+forget() {
+	local p keep=()
+	for p in "${PIDS[@]}"; do [ "$p" != "$1" ] && keep+=("$p"); done
+	PIDS=("${keep[@]}")
+}
 trap 'exit 130' INT TERM
 
 free_port() {
@@ -171,6 +177,7 @@ flap_down() {
 	[ -z "$FLAP_PID" ] && return
 	kill "$FLAP_PID" 2>/dev/null
 	wait "$FLAP_PID" 2>/dev/null
+	forget "$FLAP_PID"
 	FLAP_PID=
 }
 flap_up
@@ -345,8 +352,8 @@ run_sonde() {
 	t0=$(now)
 	cpu0=$(host_cpu)
 	while :; do
-		next=$(awk -v a="$t0" -v k="$k" 'BEGIN {print a + 10 * k}')
-		sleep "$(awk -v n="$next" -v c="$(now)" 'BEGIN {d = n - c; print (d > 0 ? d : 0)}')"
+		next=$(awk -v a="$t0" -v k="$k" 'BEGIN {printf "%.6f", a + 10 * k}')
+		sleep "$(awk -v n="$next" -v c="$(now)" 'BEGIN {d = n - c; printf "%.3f", (d > 0 ? d : 0)}')"
 		t=$((k * 10))
 		kill -0 "$pid" 2>/dev/null || { echo "soak: sonde ($tag) died at t=${t}s; see $T/$tag.log" >&2; break; }
 		if [ "$doflap" = 1 ]; then
@@ -377,6 +384,7 @@ run_sonde() {
 	kill -TERM "$pid" 2>/dev/null
 	for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	wait "$pid"; SONDE_RC=$?
+	forget "$pid"
 	STOPPED=$(grep 'event=stopped' "$T/$tag.log" | tail -1)
 }
 
@@ -394,7 +402,7 @@ start_hook() {	# tag schedule: sets HOOK_PID, HOOK_URL_FILE
 	echo "http://127.0.0.1:$(first_line "$T/$1.hook")/hook" > "$T/$1.url"
 	HOOK_URL_FILE=$T/$1.url
 }
-stop_pid() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+stop_pid() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; forget "$1"; }
 
 REF_STOPPED=
 if [ -z "$NO_REF" ]; then
@@ -450,8 +458,12 @@ RSS_GROWTH=$(pct "$RSS_END" "$RSS_BASE")
 RSS_PEAK_GROWTH=$(pct "$RSS_MAX" "$RSS_BASE")
 ANON_GROWTH=$(pct "$ANON_END" "$ANON_BASE")
 HWM_END=$(awk -F, 'NR > 1 && $4 != "" {h = $4} END {print h}' "$CSV")
-BUSY_MED=$(awk -F, 'NR > 1 && $8 != "" {print $8}' "$CSV" | sort -g |
-    awk '{a[NR] = $1} END {print NR ? a[int((NR + 1) / 2)] : "?"}')
+busy_med() {
+	awk -F, 'NR > 1 && $8 != "" {print $8}' "$1" 2>/dev/null | sort -g |
+	    awk '{a[NR] = $1} END {print NR ? a[int((NR + 1) / 2)] : "?"}'
+}
+BUSY_MED=$(busy_med "$CSV")
+REF_BUSY_MED=$(busy_med "$T/ref.csv")
 CPU_PCT=$(awk -F, -v w="$WARM" -v hz="$HZ" 'NR > 1 && $1 >= w && $6 != "" {
 	if (t0 == "") { t0 = $1; c0 = $6 } t1 = $1; c1 = $6 }
 	END { printf "%.1f", (t1 > t0 ? 100 * (c1 - c0) / hz / (t1 - t0) : 0) }' "$CSV")
@@ -501,7 +513,8 @@ ${FLAP_PERIOD}s cycle, $NHOSTILE hostile (13 kinds, round robin); interval
 ${INTERVAL}s, timeout ${TIMEOUT}s, max_in_flight 1024, digest off.
 Webhook schedule (seconds): $(hook_schedule).
 Host busy share during the run (all CPUs, median of 10 s samples):
-${BUSY_MED}%; sonde's own CPU after warm-up: ${CPU_PCT}% of one CPU.
+${BUSY_MED}% (reference run: ${REF_BUSY_MED}%); sonde's own CPU after
+warm-up: ${CPU_PCT}% of one CPU.
 
 | target | figure | verdict |
 |---|---|---|
