@@ -15,6 +15,7 @@
 #
 #   bench/soak.sh [--builddir DIR] [--minutes M] [--checks N] [--quick]
 #                 [--reference-minutes R] [--no-reference] [--keep]
+#                 [--hostile-log-only]
 #
 # Every 10 s it samples sonde's VmRSS, RssAnon, VmHWM, open fds, CPU
 # ticks, the outbox's records on disk and the host's busy share into a CSV;
@@ -39,6 +40,7 @@ KEEP=
 INTERVAL=10
 TIMEOUT=2
 WARM=120
+HOSTILE_NOTIFY='"log", "slack"'
 while [ $# -gt 0 ]; do
 	case $1 in
 	--builddir) BUILD=$(cd "$2" && pwd); shift ;;
@@ -48,9 +50,10 @@ while [ $# -gt 0 ]; do
 	--reference-minutes) REF_MINUTES=$2; shift ;;
 	--no-reference) NO_REF=1 ;;
 	--keep) KEEP=1 ;;
+	--hostile-log-only) HOSTILE_NOTIFY='"log"' ;;
 	*) echo "usage: bench/soak.sh [--builddir DIR] [--minutes M]" \
 	    "[--checks N] [--quick] [--reference-minutes R]" \
-	    "[--no-reference] [--keep]" >&2; exit 2 ;;
+	    "[--no-reference] [--keep] [--hostile-log-only]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -243,7 +246,7 @@ rules = (
   { name = "down"; checks = ["h-*", "f-*"]; fire_after = 3;
     resolve_after = 2; notify = ["log", "slack"]; },
   { name = "hostile"; checks = ["x-*"]; fire_after = 3; resolve_after = 2;
-    notify = ["log", "slack"]; }
+    notify = [$HOSTILE_NOTIFY]; }
 );
 channels = {
   slack = { webhook_url_file = "$urlfile"; timeout = "3s";
@@ -343,12 +346,12 @@ flap_should_be_down() {
 run_sonde() {
 	local tag=$1 conf=$2 state=$3 lport=$4 secs=$5 doflap=$6
 	local pid t0 t k=0 next cpu0 cpu1 busy mt csv=$T/$1.csv
-	local lag infl pend deliv retr rej drop ob drained=
+	local lag infl pend deliv retr rej drop lsum lcnt ob drained=
 	"$SONDE" -f -c "$conf" 2> "$T/$tag.log" &
 	pid=$!
 	PIDS+=($pid)
 	SONDE_PID=$pid
-	echo "t_s,vmrss_kb,rssanon_kb,vmhwm_kb,fds,cpu_ticks,outbox_files,host_busy_pct,flap_up,lag_p99_ms,in_flight,outbox_pending,delivered,retries,rejected,dropped" > "$csv"
+	echo "t_s,vmrss_kb,rssanon_kb,vmhwm_kb,fds,cpu_ticks,outbox_files,host_busy_pct,flap_up,lag_p99_ms,in_flight,outbox_pending,delivered,retries,rejected,dropped,lag_sum_s,lag_count" > "$csv"
 	t0=$(now)
 	cpu0=$(host_cpu)
 	while :; do
@@ -362,7 +365,7 @@ run_sonde() {
 		cpu1=$(host_cpu)
 		busy=$(echo "$cpu0 $cpu1" | awk '{d = $4 - $2; print (d > 0 ? sprintf("%.1f", 100 * ($3 - $1) / d) : "")}')
 		cpu0=$cpu1
-		lag=; infl=; pend=; deliv=; retr=; rej=; drop=
+		lag=; infl=; pend=; deliv=; retr=; rej=; drop=; lsum=; lcnt=
 		if [ $((t % 60)) -eq 0 ] && curl -s -m 5 -o "$T/metrics" "http://127.0.0.1:$lport/metrics"; then
 			lag=$(metric "$T/metrics" 'sonde_probe_schedule_lag_seconds{quantile="0.99"}' | awk '{printf "%.3f", $1 * 1000}')
 			infl=$(metric "$T/metrics" 'sonde_probes_in_flight ')
@@ -371,9 +374,11 @@ run_sonde() {
 			retr=$(metric "$T/metrics" 'sonde_outbox_retries_total')
 			rej=$(metric "$T/metrics" 'sonde_outbox_rejected_total')
 			drop=$(metric "$T/metrics" 'sonde_outbox_dropped_total')
+			lsum=$(metric "$T/metrics" 'sonde_probe_schedule_lag_seconds_sum')
+			lcnt=$(metric "$T/metrics" 'sonde_probe_schedule_lag_seconds_count')
 		fi
 		ob=$(outbox_files "$state")
-		echo "$t,$(status_kb "$pid" VmRSS),$(status_kb "$pid" RssAnon),$(status_kb "$pid" VmHWM),$(fds "$pid"),$(ticks "$pid"),$ob,$busy,$([ -n "$FLAP_PID" ] && echo 1 || echo 0),$lag,$infl,$pend,$deliv,$retr,$rej,$drop" >> "$csv"
+		echo "$t,$(status_kb "$pid" VmRSS),$(status_kb "$pid" RssAnon),$(status_kb "$pid" VmHWM),$(fds "$pid"),$(ticks "$pid"),$ob,$busy,$([ -n "$FLAP_PID" ] && echo 1 || echo 0),$lag,$infl,$pend,$deliv,$retr,$rej,$drop,$lsum,$lcnt" >> "$csv"
 		if [ "$t" -ge "$secs" ]; then
 			[ "$ob" -eq 0 ] && { drained=1; break; }
 			[ "$t" -ge $((secs + 300)) ] && break
@@ -487,6 +492,16 @@ read -r N_SENT N_GOT LOST DOUBLED REORDERED DIGESTS <<<"$(awk '
 	}' "$T/sent.keys" "$T/got.keys") $(grep -c 'notification=digest' "$T/full.log")"
 awk '{print $2}' "$T/sent.keys" | sort | uniq -c | awk '{printf "%s %s, ", $1, $2}' > "$T/kinds"
 
+# Mean schedule lag (ms) between the first scrape at or after warm-up
+# and the last one, from the summary's _sum and _count.
+lag_mean_after_warm() {
+	awk -F, -v w="$WARM" 'NR > 1 && $18 != "" {
+		if ($1 >= w && s0 == "") { s0 = $17; c0 = $18 }
+		s1 = $17; c1 = $18 }
+		END { if (c1 > c0) printf "%.2f", 1000 * (s1 - s0) / (c1 - c0); else print "?" }' "$1" 2>/dev/null
+}
+LAGM_FULL=$(lag_mean_after_warm "$CSV")
+LAGM_REF=$(lag_mean_after_warm "$T/ref.csv")
 lagp99() { echo "$1" | sed -n 's/.*lag_p99_ms=\([0-9.]*\).*/\1/p'; }
 LAG_FULL=$(lagp99 "$FULL_STOPPED")
 LAG_REF=$(lagp99 "$REF_STOPPED")
@@ -522,11 +537,13 @@ warm-up: ${CPU_PCT}% of one CPU.
 | open fds flat | after warm-up min $FD_MIN, max $FD_MAX; max of the first quarter $FD_Q1, of the last quarter $FD_Q4 | $V_FD |
 | no lost or doubled notification | log channel $N_SENT ($(cat "$T/kinds")digests $DIGESTS); webhook accepted $N_GOT; lost $LOST, doubled $DOUBLED, alerts out of order $REORDERED; outbox drained: ${DRAINED:-no} | $V_NOTE |
 | lag p99 unchanged by hostile checks | p99 $LAG_FULL ms with them, $LAG_REF ms without (PASS: ≤ 1.25 × ref + 1 ms) | $V_LAG |
+| (lag, steady state) | mean lag after warm-up $LAGM_FULL ms with them, $LAGM_REF ms without (from the summary's _sum/_count; the reference's warm-up is its whole first ${WARM}s too) | (information) |
 | sonde survives, exits 0 on SIGTERM | exit $SONDE_RC | $V_ALIVE |
 
+- healthy checks (h-*, targets never down) that failed a probe: $(grep 'sub=check' "$T/full.log" | grep ' check=h-' | grep -c 'state=failing') state changes to failing ($(grep 'sub=check' "$T/full.log" | grep ' check=h-' | grep 'state=failing' | grep -o 'reason=[a-z_]*' | sort | uniq -c | awk '{printf "%s %s, ", $2, $1}')first at $(grep 'sub=check' "$T/full.log" | grep ' check=h-' | grep -m1 'state=failing' | cut -c6-28), last at $(grep 'sub=check' "$T/full.log" | grep ' check=h-' | grep 'state=failing' | tail -1 | cut -c6-28)); in the reference: $(grep 'sub=check' "$T/ref.log" 2>/dev/null | grep ' check=h-' | grep -c 'state=failing'); notifications for them: $(grep -c 'notification=[a-z]* alert=down/h-' "$T/full.log")
 - sonde, full run: \`$FULL_STOPPED\`
 - sonde, reference: \`${REF_STOPPED:-none}\`
-- last /metrics sample (t,rss,anon,hwm,fds,ticks,outbox,busy,flap,lag_p99_ms,in_flight,pending,delivered,retries,rejected,dropped): \`$LAST_M\`
+- last /metrics sample (t,rss,anon,hwm,fds,ticks,outbox,busy,flap,lag_p99_ms,in_flight,pending,delivered,retries,rejected,dropped,lag_sum_s,lag_count): \`$LAST_M\`
 - hostile: \`$(tail -1 "$T/hostile.out")\`
 - webhook: \`$(tail -1 "$T/full.hook")\`
 - sonde log lines by kind: $(grep -o 'sub=[a-z/]*' "$T/full.log" | sort | uniq -c | awk '{printf "%s %s, ", $2, $1}')
