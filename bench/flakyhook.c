@@ -12,7 +12,8 @@
  *   drop   closes the connection as soon as the request arrived
  *   hang   reads the request and never answers
  * Only a request answered 200 is recorded: one line per notification in
- * --record FILE, "MS_SINCE_START<TAB>TEXT", TEXT being the JSON "text"
+ * --record FILE, "MS_SINCE_START<TAB>UNIX_MS<TAB>TEXT" (the wall clock, to
+ * line a record up with sonde's log), TEXT being the JSON "text"
  * member of the body (the first one, which is the top-level one in the
  * body sonde writes), written and flushed before the 200 goes out.  It
  * prints its port on stdout, logs each phase change on stderr, and prints
@@ -95,6 +96,15 @@ now_ms(void)
 	struct timespec	ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -184,7 +194,8 @@ record(struct hook *h, const char *body, size_t blen)
 
 	p = memmem(body, blen, "\"text\":\"", 8);
 	if (p == NULL) {
-		fprintf(h->rec, "%" PRId64 "\t?\n", now_ms() - h->t0_ms);
+		fprintf(h->rec, "%" PRId64 "\t%" PRId64 "\t?\n",
+		    now_ms() - h->t0_ms, wall_ms());
 		fflush(h->rec);
 		return;
 	}
@@ -194,7 +205,8 @@ record(struct hook *h, const char *body, size_t blen)
 		out[o++] = *p == '\t' || *p == '\n' ? ' ' : *p;
 	}
 	out[o] = '\0';
-	fprintf(h->rec, "%" PRId64 "\t%s\n", now_ms() - h->t0_ms, out);
+	fprintf(h->rec, "%" PRId64 "\t%" PRId64 "\t%s\n", now_ms() - h->t0_ms,
+	    wall_ms(), out);
 	fflush(h->rec);
 	h->recorded++;
 }

@@ -477,9 +477,11 @@ LAST_M=$(awk -F, 'NR > 1 && $13 != "" {l = $0} END {print l}' "$CSV")
 # Notifications: what the log channel wrote (every notification sonde
 # made; the log channel gets them all, at once) against what the webhook
 # answered 200 to.  Per alert, the sequence of kinds must be the same.
+# With --hostile-log-only the hostile rule does not notify the webhook.
 grep 'channel=log notification=' "$T/full.log" |
-    sed -n 's/.*notification=\([a-z]*\) alert=\([^ ]*\).*/\2 \1/p' > "$T/sent.keys"
-cut -f2 "$T/full.rec" | awk '{print $2, $1}' > "$T/got.keys"
+    sed -n 's/.*notification=\([a-z]*\) alert=\([^ ]*\).*/\2 \1/p' |
+    if [ "$HOSTILE_NOTIFY" = '"log"' ]; then grep -v '^hostile/'; else cat; fi > "$T/sent.keys"
+cut -f3 "$T/full.rec" | awk '{print $2, $1}' > "$T/got.keys"
 read -r N_SENT N_GOT LOST DOUBLED REORDERED DIGESTS <<<"$(awk '
 	FNR == 1 { f++ }
 	f == 1 { s[$1] = s[$1] " " $2; cs[$1 " " $2]++; ns++; next }
@@ -491,6 +493,11 @@ read -r N_SENT N_GOT LOST DOUBLED REORDERED DIGESTS <<<"$(awk '
 		print ns + 0, ng + 0, lost + 0, dup + 0, re + 0
 	}' "$T/sent.keys" "$T/got.keys") $(grep -c 'notification=digest' "$T/full.log")"
 awk '{print $2}' "$T/sent.keys" | sort | uniq -c | awk '{printf "%s %s, ", $1, $2}' > "$T/kinds"
+# The keys that differ, for the report: "alert kind: sent N, accepted M".
+awk 'FNR == 1 { f++ } f == 1 { s[$0]++ } f == 2 { g[$0]++ }
+	END { for (k in s) if (s[k] != g[k]) printf "%s: sent %d, accepted %d; ", k, s[k], g[k]
+	      for (k in g) if (!(k in s)) printf "%s: sent 0, accepted %d; ", k, g[k] }' \
+    "$T/sent.keys" "$T/got.keys" | cut -c1-2000 > "$T/diffkeys"
 
 # Mean schedule lag (ms) between the first scrape at or after warm-up
 # and the last one, from the summary's _sum and _count.
@@ -541,6 +548,7 @@ warm-up: ${CPU_PCT}% of one CPU.
 | sonde survives, exits 0 on SIGTERM | exit $SONDE_RC | $V_ALIVE |
 
 - healthy checks (h-*, targets never down) that failed a probe: $(grep 'sub=check' "$T/full.log" | grep ' check=h-' | grep -c 'state=failing') state changes to failing ($(grep 'sub=check' "$T/full.log" | grep ' check=h-' | grep 'state=failing' | grep -o 'reason=[a-z_]*' | sort | uniq -c | awk '{printf "%s %s, ", $2, $1}')first at $(grep 'sub=check' "$T/full.log" | grep ' check=h-' | grep -m1 'state=failing' | cut -c6-28), last at $(grep 'sub=check' "$T/full.log" | grep ' check=h-' | grep 'state=failing' | tail -1 | cut -c6-28)); in the reference: $(grep 'sub=check' "$T/ref.log" 2>/dev/null | grep ' check=h-' | grep -c 'state=failing'); notifications for them: $(grep -c 'notification=[a-z]* alert=down/h-' "$T/full.log")
+- notifications that differ: $(cat "$T/diffkeys")
 - sonde, full run: \`$FULL_STOPPED\`
 - sonde, reference: \`${REF_STOPPED:-none}\`
 - last /metrics sample (t,rss,anon,hwm,fds,ticks,outbox,busy,flap,lag_p99_ms,in_flight,pending,delivered,retries,rejected,dropped,lag_sum_s,lag_count): \`$LAST_M\`
