@@ -431,35 +431,44 @@ setup(struct hook *h, int argc, char **argv)
 	return port;
 }
 
-int
-main(int argc, char **argv)
+/* The epoll set with the signal fd and a one-second tick. */
+static void
+setup_loop(struct hook *h)
 {
-	static struct hook	h;
-	struct epoll_event	ev[64], e;
+	struct epoll_event	e;
 	struct itimerspec	its = { { 1, 0 }, { 1, 0 } };
 	sigset_t		mask;
-	uint64_t		tag, x;
-	int			n, i, port;
 
-	port = setup(&h, argc, argv);
 	signal(SIGPIPE, SIG_IGN);
-	if ((h.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+	if ((h->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		die("epoll_create1");
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
-	if ((h.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+	if ((h->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
 		die("signalfd");
 	e.events = EPOLLIN;
 	e.data.u64 = TAG_SIGNAL;
-	epoll_ctl(h.epfd, EPOLL_CTL_ADD, h.sfd, &e);
+	epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->sfd, &e);
 	/* a tick so that phase changes are logged on time */
-	if ((h.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
-	    TFD_CLOEXEC)) == -1 || timerfd_settime(h.tfd, 0, &its, NULL) == -1)
+	if ((h->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
+	    TFD_CLOEXEC)) == -1 || timerfd_settime(h->tfd, 0, &its, NULL) == -1)
 		die("timerfd");
 	e.data.u64 = TAG_TIMER;
-	epoll_ctl(h.epfd, EPOLL_CTL_ADD, h.tfd, &e);
+	epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->tfd, &e);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct hook	h;
+	struct epoll_event	ev[64];
+	uint64_t		tag, x;
+	int			n, i, port;
+
+	port = setup(&h, argc, argv);
+	setup_loop(&h);
 	h.t0_ms = now_ms();
 	printf("%d\n", listen_lo(&h, port));
 	fflush(stdout);

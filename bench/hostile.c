@@ -433,31 +433,39 @@ setup(struct hostile *h, int argc, char **argv)
 	garbage_fill(h, h->chunk, CHUNK);
 }
 
-int
-main(int argc, char **argv)
+/* The epoll set with the signal fd and the drip's one-second timer. */
+static void
+setup_loop(struct hostile *h)
 {
-	static struct hostile	h;
-	struct epoll_event	ev[MAX_EVENTS];
 	struct itimerspec	its = { { 1, 0 }, { 1, 0 } };
 	sigset_t		mask;
-	uint64_t		tag;
-	int			n, i, k;
 
-	setup(&h, argc, argv);
-	if ((h.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+	if ((h->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		die("epoll_create1");
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if ((h.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+	if ((h->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
 		die("signalfd");
-	ep_add(&h, h.sfd, EPOLLIN, TAG_SIGNAL);
-	if ((h.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
-	    TFD_CLOEXEC)) == -1 || timerfd_settime(h.tfd, 0, &its, NULL) == -1)
+	ep_add(h, h->sfd, EPOLLIN, TAG_SIGNAL);
+	if ((h->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
+	    TFD_CLOEXEC)) == -1 || timerfd_settime(h->tfd, 0, &its, NULL) == -1)
 		die("timerfd");
-	ep_add(&h, h.tfd, EPOLLIN, TAG_TIMER);
+	ep_add(h, h->tfd, EPOLLIN, TAG_TIMER);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct hostile	h;
+	struct epoll_event	ev[MAX_EVENTS];
+	uint64_t		tag;
+	int			n, i, k;
+
+	setup(&h, argc, argv);
+	setup_loop(&h);
 	for (k = K_DRIP; k <= K_GARBAGE; k++)
 		listen_tcp(&h, (enum kind)k, k == K_BACKLOG ? 0 : 1024);
 	listen_dns(&h);
