@@ -505,7 +505,7 @@ lag_mean_after_warm() {
 	awk -F, -v w="$WARM" 'NR > 1 && $18 != "" {
 		if ($1 >= w && s0 == "") { s0 = $17; c0 = $18 }
 		s1 = $17; c1 = $18 }
-		END { if (c1 > c0) printf "%.2f", 1000 * (s1 - s0) / (c1 - c0); else print "?" }' "$1" 2>/dev/null
+		END { if (s0 != "" && c1 > c0) printf "%.2f", 1000 * (s1 - s0) / (c1 - c0); else print "?" }' "$1" 2>/dev/null
 }
 LAGM_FULL=$(lag_mean_after_warm "$CSV")
 LAGM_REF=$(lag_mean_after_warm "$T/ref.csv")
