@@ -4,9 +4,15 @@
  * channels share, on the loop through curlmux, and the classification of
  * the answer into delivered / retry / rejected.
  *
- * It owns one transfer at a time per handle and the words of the detail
- * ("HTTP 400: invalid_payload", "connect to hooks.slack.com failed:
- * Connection refused").  It knows no service's format.  URLs are never
+ * It owns one transfer at a time per handle, its deadline and the words
+ * of the detail ("HTTP 400: invalid_payload", "connect to
+ * hooks.slack.com failed: Connection refused").
+ *
+ * The deadline is a loop timer, not CURLOPT_TIMEOUT_MS: libcurl checks its
+ * own timeout before it reads, so after a stall of the loop (an fsync
+ * storm, bench/soak.sh) an answer that came in time was thrown away and
+ * the notification sent again, a duplicate.  The loop takes ready fds
+ * before overdue timers, so with our own timer the answer wins.  It knows no service's format.  URLs are never
  * put in a detail: a Slack webhook URL is its secret.
  */
 #include "autoconf.h"
@@ -40,6 +46,8 @@ struct chttp {
 	size_t			 answerlen;
 	channel_done_cb		 cb;
 	void			*arg;
+	struct loop_timer	 deadline;
+	int64_t			 timeout_ms;
 };
 
 static size_t
@@ -62,6 +70,7 @@ chttp_free(struct chttp *h)
 {
 	if (h == NULL)
 		return;
+	loop_timer_cancel(h->loop, &h->deadline);
 	curl_easy_cleanup(h->easy);
 	curl_slist_free_all(h->headers);
 	free(h->body);
@@ -113,9 +122,24 @@ chttp_done(CURL *easy, CURLcode rc, void *arg)
 	chttp_free(h);
 }
 
+/* The deadline passed with no answer read: retry later. */
+static void
+chttp_expire(struct loop *loop, struct loop_timer *t, void *arg)
+{
+	struct chttp	*h = arg;
+	char		 detail[CHANNEL_DETAIL_MAX];
+
+	(void)loop;
+	(void)t;
+	curlmux_remove(h->mux, h->easy);
+	snprintf(detail, sizeof(detail), "no answer within %.2fs",
+	    (double)h->timeout_ms / 1e3);
+	h->cb(h->arg, CHANNEL_RETRY, 0, detail);
+	chttp_free(h);
+}
+
 static int
-chttp_setup(struct chttp *h, const char *url, const char *const *headers,
-    int64_t timeout_ms)
+chttp_setup(struct chttp *h, const char *url, const char *const *headers)
 {
 	size_t	i;
 	int	bad = 0;
@@ -126,7 +150,6 @@ chttp_setup(struct chttp *h, const char *url, const char *const *headers,
 	bad |= curl_easy_setopt(h->easy, CURLOPT_URL, url);
 	bad |= curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, h->headers);
 	bad |= curl_easy_setopt(h->easy, CURLOPT_POSTFIELDS, h->body);
-	bad |= curl_easy_setopt(h->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
 	bad |= curl_easy_setopt(h->easy, CURLOPT_NOSIGNAL, 1L);
 	bad |= curl_easy_setopt(h->easy, CURLOPT_WRITEFUNCTION, chttp_write);
 	bad |= curl_easy_setopt(h->easy, CURLOPT_WRITEDATA, h);
@@ -153,18 +176,21 @@ channel_http_post(struct loop *loop, const char *url,
 
 	h = xcalloc(1, sizeof(*h));
 	h->loop = loop;
+	loop_timer_init(&h->deadline, chttp_expire, h);
 	h->cb = cb;
 	h->arg = arg;
 	h->body = xstrdup(body);
 	if ((h->mux = curlmux_shared(loop, err, errlen)) == NULL)
 		goto fail;
 	if ((h->easy = curl_easy_init()) == NULL ||
-	    chttp_setup(h, url, headers, timeout_ms) == -1) {
+	    chttp_setup(h, url, headers) == -1) {
 		snprintf(err, errlen, "cannot set up the HTTP request");
 		goto fail;
 	}
 	if (curlmux_add(h->mux, h->easy, chttp_done, h, err, errlen) == -1)
 		goto fail;
+	h->timeout_ms = timeout_ms;
+	loop_timer_after(loop, &h->deadline, timeout_ms * 1000);
 	return h;
 fail:
 	chttp_free(h);

@@ -240,6 +240,49 @@ START_TEST(test_loop_fd_read_and_write)
 }
 END_TEST
 
+static void
+record_fd_order(struct loop *loop, int fd, unsigned events, void *arg)
+{
+	char	buf[8];
+
+	(void)loop;
+	(void)events;
+	(void)!read(fd, buf, sizeof(buf));
+	order[norder++] = *(const char *)arg;
+}
+
+/*
+ * A stall: a deadline 1 ms away, the answer arrives in time, but the loop
+ * runs again only 50 ms later.  The answer must be seen before the
+ * deadline fires, or the probe is failed as a timeout it did not have.
+ */
+START_TEST(test_loop_io_before_overdue_timer)
+{
+	struct loop_timer	t;
+	int			p[2];
+
+	ck_assert(pipe(p) == 0);
+	ck_assert(loop_fd_add(lp, p[0], LOOP_READ, record_fd_order, cy) == 0);
+	loop_timer_init(&t, record_timer, ca);
+	loop_timer_after(lp, &t, 1000);
+	ck_assert(write(p[1], "x", 1) == 1);
+	fake.now += 50000;
+	loop_run_once(lp, 0);
+	ck_assert_str_eq(order, "ya");
+	/* On time (not late): timers first, as before; no extra epoll. */
+	norder = 0;
+	memset(order, 0, sizeof(order));
+	loop_timer_after(lp, &t, 1000);
+	ck_assert(write(p[1], "x", 1) == 1);
+	fake.now += 1000;
+	loop_run_once(lp, 0);
+	ck_assert_str_eq(order, "ay");
+	loop_fd_del(lp, p[0]);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
 static struct fdrec	newcomer;
 
 /*
@@ -381,6 +424,7 @@ loop_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_loop_fd_read_and_write);
 	tcase_add_test(tc, test_loop_fd_stale_event_dropped);
+	tcase_add_test(tc, test_loop_io_before_overdue_timer);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("signals_and_hooks");

@@ -514,6 +514,46 @@ START_TEST(test_slack_down_then_up_exactly_once_in_order)
 }
 END_TEST
 
+/*
+ * The loop stalls (in the soak, an fsync storm) while the webhook answers
+ * 200 in time (200 ms, the timeout is 300 ms): when the loop runs again
+ * the deadline is overdue, but the answer is in the socket.  It must count
+ * as delivered, once; with libcurl's own timeout it was a retry, and Slack
+ * showed the message twice.
+ */
+START_TEST(test_slack_answer_during_stall_delivered_once)
+{
+	static const struct recsrv_answer	script[] = {
+		{ 200, "", "ok" }
+	};
+	struct recsrv			s;
+	struct rig			r;
+	struct outbox_stats		st;
+	char				*txt = NULL;
+	int				i;
+
+	recsrv_delay_ms = 200;
+	recsrv_start(&s, script, 1, slack_check);
+	recsrv_delay_ms = 0;
+	rig_start(&r, &s, "timeout = \"300ms\";");
+	rig_put(&r, NOTIFY_FIRING, "db");
+	for (i = 0; i < 500 && (txt = recsrv_request(&s, 0)) == NULL; i++)
+		loop_run_once(r.loop, 10000);
+	ck_assert_msg(txt != NULL, "the request never came");
+	free(txt);
+	/* The stall: the loop does not run, past the answer and the timeout. */
+	usleep(700000);
+	rig_drain(&r, 3000);
+	outbox_get_stats(r.ob, &st);
+	ck_assert_uint_eq(st.delivered, 1);
+	ck_assert_uint_eq(st.retried, 0);
+	txt = recsrv_request(&s, 1);
+	ck_assert_msg(txt == NULL, "sent twice: %s", txt);
+	rig_stop(&r);
+	recsrv_stop(&s);
+}
+END_TEST
+
 START_TEST(test_slack_config_errors)
 {
 	struct config_errors	 errs;
@@ -857,6 +897,7 @@ slack_suite(void)
 	tcase_add_test(tc, test_slack_redirect_not_followed);
 	tcase_add_test(tc, test_slack_400_rejected_with_slack_error);
 	tcase_add_test(tc, test_slack_down_then_up_exactly_once_in_order);
+	tcase_add_test(tc, test_slack_answer_during_stall_delivered_once);
 	tcase_add_test(tc, test_slack_daemon_kill9_then_delivered);
 	suite_add_tcase(s, tc);
 	return s;

@@ -62,6 +62,8 @@ recsrv_read(int fd, char *buf, size_t buflen)
 	}
 }
 
+int	recsrv_delay_ms;
+
 static void
 recsrv_child(int lfd, const char *dir, const struct recsrv_answer *script,
     int n, recsrv_validate_cb validate)
@@ -83,6 +85,8 @@ recsrv_child(int lfd, const char *dir, const struct recsrv_answer *script,
 		a = &script[i < n ? i : n - 1];
 		if (a->status == 0)
 			continue;	/* hang: fd left open, never answered */
+		if (recsrv_delay_ms > 0)
+			usleep((useconds_t)recsrv_delay_ms * 1000);
 		snprintf(resp, sizeof(resp), "HTTP/1.1 %d X\r\nContent-Type: "
 		    "text/plain\r\nContent-Length: %zu\r\nConnection: close"
 		    "\r\n%s\r\n%s", a->status, strlen(a->body), a->headers,

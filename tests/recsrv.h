@@ -17,6 +17,13 @@ struct recsrv_answer {
 	const char	*body;
 };
 
+/*
+ * Milliseconds between recording a request and answering it, for the
+ * servers started after it is set (the child keeps the value it forked
+ * with); 0 by default.
+ */
+extern int	recsrv_delay_ms;
+
 /* Returns NULL when the request is valid, else what is wrong. */
 typedef const char *(*recsrv_validate_cb)(const char *head,
     const char *body);
