@@ -88,8 +88,6 @@ struct agent {
 	struct slo_table		*slo;
 	struct outbox			*outbox;	/* NULL: log only */
 	struct notify_sink		 sink;
-	bool				 save_soon;	/* deferred, see */
-							/* agent_sink_send */
 	int64_t				 slo_saved;	/* loop clock */
 	char				 slo_err[256];	/* last one logged */
 	/* ---- ops: what /metrics, /status.json and / show ---- */
@@ -508,6 +506,13 @@ agent_tick(struct loop *loop, struct loop_timer *timer, void *arg)
 
 	alerts_tick(a->alerts, loop_wallclock());
 	agent_save(a, false);
+	/*
+	 * What was spooled since the last tick goes out now that the state
+	 * saying it was told is on disk (outbox_hold_new): a kill -9 can no
+	 * longer leave a delivered firing behind a state that fires again.
+	 */
+	if (a->outbox != NULL)
+		outbox_release(a->outbox);
 	agent_slo_save(a, false);
 	loop_timer_after(loop, timer, AGENT_TICK_US);
 }
@@ -812,40 +817,6 @@ agent_log_summary(const struct agent *a)
 	    (double)st.lag.max / 1e3);
 }
 
-/* Runs before the loop sleeps again: see agent_sink_send(). */
-static void
-agent_save_soon(struct loop *loop, void *arg)
-{
-	struct agent	*a = arg;
-
-	(void)loop;
-	a->save_soon = false;
-	agent_save(a, false);
-}
-
-/*
- * A notification goes to the outbox, durable from now on; the alert
- * state that says it was told is saved before the loop sleeps again, so
- * before any send of it can complete.  Saved only at the next 1 s tick,
- * a kill -9 in between made the restarted agent fire the alert again: the
- * outbox delivered the first firing and the new agent sent a second one.
- * One save per loop pass however many notifications it spooled; the
- * digest keeps a storm to a few passes.
- */
-static void
-agent_sink_send(void *arg, const char *channel,
-    const struct notify_item *items, size_t n)
-{
-	struct agent	*a = arg;
-
-	outbox_sink_send(a->outbox, channel, items, n);
-	if (strcmp(channel, "log") != 0 && !a->save_soon) {
-		a->save_soon = true;
-		loop_defer(a->loop, agent_save_soon, a);
-	}
-}
-
-
 /*
  * The outbox in state_dir; without it channels still get notifications,
  * but only the log channel: better than nothing, and said loudly.
@@ -872,8 +843,10 @@ agent_outbox_start(struct agent *a)
 		    "directory)", err);
 		return;
 	}
-	a->sink.send = agent_sink_send;
-	a->sink.arg = a;
+	a->sink.send = outbox_sink_send;
+	a->sink.arg = a->outbox;
+	/* Sent once the state that told them is saved: agent_tick(). */
+	outbox_hold_new(a->outbox, true);
 	outbox_set_config(a->outbox, a->cfg);
 }
 

@@ -47,6 +47,7 @@ struct obrec {
 	size_t			 bytes;		/* on disk */
 	bool			 on_disk;
 	bool			 restored;	/* found at startup */
+	bool			 held;		/* until outbox_release() */
 	struct obrec		*prev, *next;
 };
 
@@ -87,6 +88,7 @@ struct outbox {
 	size_t			 nchans;
 	uint64_t		 next_seq;
 	struct outbox_stats	 st;
+	bool			 hold_new;	/* outbox_hold_new() */
 };
 
 #define OUTBOX_CHANS	64	/* 31 configured + names found on disk */
@@ -508,7 +510,7 @@ ob_kick(struct obchan *c)
 	char				 note[128], err[256];
 
 	if (c->inflight != NULL || loop_timer_armed(&c->retry) ||
-	    (r = ob_first(ob, c->name)) == NULL || ob->cfg == NULL)
+	    (r = ob_first(ob, c->name)) == NULL || r->held || ob->cfg == NULL)
 		return;
 	if ((conf = channel_find(ob->cfg, c->name)) == NULL) {
 		if (!c->warned)
@@ -637,10 +639,29 @@ ob_enqueue(struct outbox *ob, const char *channel,
 		r->on_disk = true;
 	free(txt);
 	ob->st.written += durable;
+	r->held = ob->hold_new;
 	ob_link(ob, r);
 	if ((c = ob_chan(ob, channel)) != NULL)
 		ob_kick(c);
 	return rc;
+}
+
+void
+outbox_hold_new(struct outbox *ob, bool on)
+{
+	ob->hold_new = on;
+}
+
+void
+outbox_release(struct outbox *ob)
+{
+	struct obrec	*r;
+	size_t		 i;
+
+	for (r = ob->head; r != NULL; r = r->next)
+		r->held = false;
+	for (i = 0; i < ob->nchans; i++)
+		ob_kick(&ob->chans[i]);
 }
 
 int

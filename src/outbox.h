@@ -26,6 +26,7 @@
 #ifndef SONDE_OUTBOX_H
 #define SONDE_OUTBOX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -87,6 +88,16 @@ void		 outbox_set_config(struct outbox *ob, struct config *cfg);
 int		 outbox_put(struct outbox *ob, const char *channel,
 		    const struct notify_item *items, size_t n, char *err,
 		    size_t errlen);
+/*
+ * With on, records written from now on wait, unsent, until
+ * outbox_release().  The agent holds them until the alert state that
+ * says they were told is saved: delivered before that, a kill -9 would
+ * leave a notification out in the world and a saved state that fires the
+ * alert again after the restart.  Records found at startup never wait.
+ */
+void		 outbox_hold_new(struct outbox *ob, bool on);
+/* Lets every held record go, and starts the channels that can send. */
+void		 outbox_release(struct outbox *ob);
 /* Fills *st. */
 void		 outbox_get_stats(const struct outbox *ob,
 		    struct outbox_stats *st);
