@@ -444,14 +444,16 @@ agent_restore(struct agent *a)
 	char			 err[512];
 
 	if (state_load(a->cfg->agent.state_dir, &v, &n, err,
-	    sizeof(err)) == -1) {
+	    sizeof(err)) == -1)
 		log_warnx("state", "cannot use the saved alert state (%s); "
 		    "starting with every alert ok", err);
-		return;
-	}
-	if (n > 0)
+	else if (n > 0)
 		alerts_restore(a->alerts, v, n);
 	free(v);
+	/* What the outbox replays is what the alerts last told. */
+	if (a->outbox != NULL)
+		outbox_each_restored(a->outbox, alerts_restore_spooled,
+		    a->alerts);
 }
 
 /* Saves the SLO counts when due (or forced); logs a failure once. */

@@ -1095,3 +1095,30 @@ alerts_restore(struct alerts *a, const struct state_alert *v, size_t n)
 	log_info("alert", "restored the state of %zu of %zu saved alert%s",
 	    kept, n, n == 1 ? "" : "s");
 }
+
+void
+alerts_restore_spooled(const struct notify_item *it, void *arg)
+{
+	struct alerts	*a = arg;
+	struct alert	*al;
+
+	if ((al = alerts_find(a, it->rule, it->check)) == NULL)
+		return;
+	if (it->kind == NOTIFY_FIRING && al->st.state != RULES_FIRING) {
+		al->st.state = RULES_FIRING;
+		al->st.since = it->since;
+		al->st.last_notify = it->at;
+		al->started = it->since;
+		al->told = true;
+	} else if (it->kind == NOTIFY_RESOLVED && al->st.state != RULES_OK) {
+		al->st.state = RULES_OK;
+		al->st.since = it->at;
+		al->started = 0;
+		al->told = false;
+	} else
+		return;
+	a->dirty = true;
+	log_info("alert", "alert %s/%s restored as %s from the outbox: its "
+	    "notification was spooled after the state was last saved",
+	    it->rule, it->check, rules_state_str(al->st.state));
+}

@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 struct alerts;
+struct notify_item;
 struct check_conf;
 struct config;
 struct notify_sink;
@@ -110,5 +111,14 @@ int		 alerts_save(struct alerts *a, char *err, size_t errlen);
  */
 void		 alerts_restore(struct alerts *a, const struct state_alert *v,
 		    size_t n);
+/*
+ * Restores what a notification the last run spooled, and did not see
+ * delivered, told (arg is the struct alerts; the outbox replays it): a
+ * firing alert is firing and told, a resolved one ok, whatever the saved
+ * state says.  Killed between the spool and the state's save, the agent
+ * would otherwise fire a second time.  Call after alerts_restore().
+ */
+void		 alerts_restore_spooled(const struct notify_item *it,
+		    void *arg);
 
 #endif /* SONDE_ALERT_H */

@@ -664,6 +664,19 @@ outbox_release(struct outbox *ob)
 		ob_kick(&ob->chans[i]);
 }
 
+void
+outbox_each_restored(const struct outbox *ob,
+    void (*cb)(const struct notify_item *, void *), void *arg)
+{
+	const struct obrec	*r;
+	size_t			 i;
+
+	for (r = ob->head; r != NULL; r = r->next)
+		if (r->restored)
+			for (i = 0; i < r->n; i++)
+				cb(&r->items[i], arg);
+}
+
 int
 outbox_put(struct outbox *ob, const char *channel,
     const struct notify_item *items, size_t n, char *err, size_t errlen)

@@ -98,6 +98,13 @@ int		 outbox_put(struct outbox *ob, const char *channel,
 void		 outbox_hold_new(struct outbox *ob, bool on);
 /* Lets every held record go, and starts the channels that can send. */
 void		 outbox_release(struct outbox *ob);
+/*
+ * Calls cb(item, arg) for each item of the records found on disk when ob
+ * was opened, oldest first: what the last run spooled and did not see
+ * delivered.
+ */
+void		 outbox_each_restored(const struct outbox *ob,
+		    void (*cb)(const struct notify_item *, void *), void *arg);
 /* Fills *st. */
 void		 outbox_get_stats(const struct outbox *ob,
 		    struct outbox_stats *st);

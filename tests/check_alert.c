@@ -615,6 +615,54 @@ END_TEST
 
 /* ---- reload and restart ------------------------------------------------ */
 
+/*
+ * A firing spooled by the last run but not yet in its saved state (killed
+ * in between): restored from the outbox's item, the alert is firing and
+ * told, so the next failures fire nothing and two oks resolve it.  A
+ * spooled resolution makes a saved firing ok.
+ */
+START_TEST(test_alert_restore_spooled)
+{
+	struct fx		 f;
+	struct notify_item	 it;
+	bool			 told;
+
+	fx_init(&f, "checks = (\n" TCP("api", 1) ",\n" TCP("db", 2) "\n);\n"
+	    "rules = ( { name = \"down\"; fire_after = 1; "
+	    "resolve_after = 2; } );\n");
+	memset(&it, 0, sizeof(it));
+	it.kind = NOTIFY_FIRING;
+	snprintf(it.rule, sizeof(it.rule), "down");
+	snprintf(it.check, sizeof(it.check), "api");
+	it.since = T0 - 5 * SEC;
+	it.at = T0 - 4 * SEC;
+	alerts_restore_spooled(&it, f.a);
+	ck_assert(alerts_state(f.a, "down", "api", &told)->state ==
+	    RULES_FIRING && told);
+	ck_assert(alerts_dirty(f.a));
+	feed(&f, "api", PROBE_CONNECT_REFUSED, 1);
+	feed(&f, "api", PROBE_CONNECT_REFUSED, 2);
+	ck_assert_uint_eq(nrecs, 0);
+	feed(&f, "api", PROBE_OK, 3);
+	feed(&f, "api", PROBE_OK, 4);
+	ck_assert_uint_eq(nrecs, 1);
+	ck_assert_str_eq(rec_str(0), "resolved down/api");
+	/* db fired and was saved so; its resolution was spooled after. */
+	feed(&f, "db", PROBE_CONNECT_REFUSED, 5);
+	ck_assert_uint_eq(nrecs, 2);
+	it.kind = NOTIFY_RESOLVED;
+	snprintf(it.check, sizeof(it.check), "db");
+	alerts_restore_spooled(&it, f.a);
+	ck_assert(alerts_state(f.a, "down", "db", &told)->state == RULES_OK &&
+	    !told);
+	/* unknown alerts are ignored */
+	snprintf(it.check, sizeof(it.check), "gone");
+	alerts_restore_spooled(&it, f.a);
+	fx_free(&f);
+}
+END_TEST
+
+
 START_TEST(test_alert_reload_keeps_and_resolves)
 {
 	struct fx	 f;
@@ -1077,6 +1125,7 @@ alert_suite(void)
 	    ROUTE_SEEDS);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("generations");
+	tcase_add_test(tc, test_alert_restore_spooled);
 	tcase_add_test(tc, test_alert_reload_keeps_and_resolves);
 	tcase_add_test(tc, test_alert_reload_reordered_finds_by_name);
 	tcase_add_test(tc, test_alert_restart_neither_refires_nor_forgets);
