@@ -328,7 +328,8 @@ prom_config() {
 }
 
 # run_pair KIND N REP [KIND...]: blackbox_exporter + prometheus on the
-# realistic load; 12 s warm-up (start, first scrapes), then the window.
+# realistic load; 10 s warm-up (start, and two scrape intervals: each
+# target is scraped at an offset within the interval), then the window.
 run_pair() {
 	local kind=$1 n=$2 rep=$3 bpid ppid prom b0 b1 p0 p1 h0 h1 t0 t1 up
 	shift 3
@@ -339,7 +340,7 @@ run_pair() {
 	prom_config "$T/prom-$kind.yml" "$n" "$@"
 	bl_prometheus "$T/prom-$kind.yml" "$T/promdata" "$T/prom-$kind-$rep.log"
 	ppid=$BL_PID; prom=$BL_PORT
-	sleep 12
+	sleep 10
 	b0=$(bl_cpu_ns "$bpid"); p0=$(bl_cpu_ns "$ppid"); h0=$(bl_host_jiffies)
 	t0=$EPOCHREALTIME
 	sleep "$load_window"
