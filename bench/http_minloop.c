@@ -621,5 +621,10 @@ main(int argc, char **argv)
 	while (hm_step(&m))
 		;
 	hm_report(&m);
+	close(m.epfd);
+	free(m.slots);
+	free(m.ring);
+	free(m.lag);
+	free(m.offsets);
 	return m.errors > 0 ? 1 : 0;
 }
