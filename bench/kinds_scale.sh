@@ -251,7 +251,7 @@ run_blackbox() {
 	sleep "$window"
 	c1=$(bl_ticks "$pid"); ns1=$(bl_cpu_ns "$pid"); h1=$(bl_host_jiffies)
 	hwm=$(bl_kb "$pid" VmHWM)
-	wait "$dpid" || true
+	bl_reap "$dpid" || true
 	bl_stop "$pid"
 	out=$(tail -1 "$T/driver.out")
 	emit "$(awk -v k="$kind" -v n="$n" -v r="$rep" -v secs="$secs" \

@@ -27,17 +27,38 @@ bl_need() {
 	    bl_die "$1 is missing: apt-get install -y $2"
 }
 
-# Stops one process we started: TERM, up to 5 s, then KILL.
+# bl_forget PID: drops PID from the cleanup list once it has been waited
+# for: the kernel may give the number to someone else's process then.
+bl_forget() {
+	local p keep=()
+	for p in "${BL_PIDS[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	BL_PIDS=("${keep[@]}")
+}
+
+# bl_reap PID: waits for a process we started that ends by itself.
+bl_reap() {
+	local rc=0
+	wait "$1" 2>/dev/null || rc=$?
+	bl_forget "$1"
+	return "$rc"
+}
+
+# Stops one process we started: TERM, up to 5 s, then KILL; then forgets
+# it.  Only ever called with a PID of ours that has not been waited for.
 bl_stop() {
 	local pid=$1 i
-	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < 50; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+	fi
 	wait "$pid" 2>/dev/null || true
+	bl_forget "$pid"
 }
 
 bl_cleanup() {
@@ -46,6 +67,7 @@ bl_cleanup() {
 	for pid in "${BL_PIDS[@]}"; do
 		bl_stop "$pid"
 	done
+	BL_PIDS=()
 	if [ -n "$BL_TMP" ]; then
 		if [ "$BL_KEEP" = 1 ]; then bl_say "kept $BL_TMP"
 		else rm -rf "$BL_TMP"; fi
@@ -108,7 +130,7 @@ bl_listen() {
 		for a in "$@"; do args+=("${a//PORT/$BL_PORT}"); done
 		bl_spawn "$log" "${args[@]}"
 		bl_wait_tcp "$BL_PORT" "$BL_PID" && return 0
-		wait "$BL_PID" 2>/dev/null || true
+		bl_reap "$BL_PID" || true
 	done
 	tail -5 "$log" >&2
 	bl_die "$1 could not listen on a free port, 3 tries (log above)"
