@@ -6,14 +6,25 @@
  * would), waits for each answer with poll(2), and prints the CPU time it
  * used per query.  No parsing beyond the ID: the cheapest honest query.
  *
- * usage: dns_minloop PORT NAME COUNT
+ * usage: dns_minloop PORT NAME COUNT [RATE]
+ *
+ * With RATE, query i is sent at i / RATE seconds from the start (a fixed
+ * grid, clock_nanosleep to an absolute time), so the loop pays one wakeup
+ * per query as a scheduler at that rate does; without it, back to back.
  */
+#ifdef HAVE_CONFIG_H
+#include "autoconf.h"
+#else
+#define _GNU_SOURCE
+#endif
+
 #include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <errno.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -49,6 +60,25 @@ encode(const char *name, uint16_t id, uint8_t *q)
 	return n + 11;
 }
 
+/* Sleeps until query i is due: START + i / RATE (none if RATE is 0). */
+static void
+pace(const struct timespec *start, long i, double rate)
+{
+	struct timespec	at;
+	double		offset;
+	long		ns;
+
+	if (rate <= 0)
+		return;
+	offset = (double)i / rate;
+	ns = start->tv_nsec + (long)((offset - (double)(long)offset) * 1e9);
+	at.tv_sec = start->tv_sec + (time_t)offset + ns / 1000000000L;
+	at.tv_nsec = ns % 1000000000L;
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) ==
+	    EINTR)
+		;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -59,21 +89,23 @@ main(int argc, char *argv[])
 	uint8_t			q[512], a[4096];
 	size_t			qlen;
 	long			count, i, ok = 0;
-	double			cpu, wall;
+	double			cpu, wall, rate;
 	int			fd;
 	ssize_t			n;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: dns_minloop PORT NAME COUNT\n");
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr, "usage: dns_minloop PORT NAME COUNT [RATE]\n");
 		return 2;
 	}
 	count = atol(argv[3]);
+	rate = argc == 5 ? atof(argv[4]) : 0;
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((uint16_t)atoi(argv[1]));
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < count; i++) {
+		pace(&t0, i, rate);
 		qlen = encode(argv[2], (uint16_t)(i * 7919), q);
 		fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
 		if (fd == -1 || connect(fd, (struct sockaddr *)&sin,
