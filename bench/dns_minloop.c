@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,8 @@ encode(const char *name, uint16_t id, uint8_t *q)
 	return n + 11;
 }
 
+static double	grid_s;		/* 0: none */
+
 /* Sleeps until query i is due: START + i / RATE (none if RATE is 0). */
 static void
 pace(const struct timespec *start, long i, double rate)
@@ -71,6 +74,9 @@ pace(const struct timespec *start, long i, double rate)
 	if (rate <= 0)
 		return;
 	offset = (double)i / rate;
+	/* DNS_MINLOOP_GRID_MS: start on sonde's agent.schedule_grid. */
+	if (grid_s > 0)
+		offset = ceil(offset / grid_s) * grid_s;
 	ns = start->tv_nsec + (long)((offset - (double)(long)offset) * 1e9);
 	at.tv_sec = start->tv_sec + (time_t)offset + ns / 1000000000L;
 	at.tv_nsec = ns % 1000000000L;
@@ -99,6 +105,8 @@ main(int argc, char *argv[])
 	}
 	count = atol(argv[3]);
 	rate = argc == 5 ? atof(argv[4]) : 0;
+	if (getenv("DNS_MINLOOP_GRID_MS") != NULL)
+		grid_s = atof(getenv("DNS_MINLOOP_GRID_MS")) / 1000;
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((uint16_t)atoi(argv[1]));

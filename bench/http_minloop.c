@@ -95,7 +95,7 @@ usage(void)
 	fprintf(stderr, "usage: http_minloop --port N [--host A.B.C.D] "
 	    "[--path /ok] --duration S\n"
 	    "         (--rate PROBES_PER_S | --checks N --interval MS "
-	    "[--prefix t --width 5])\n"
+	    "[--prefix t --width 5 --grid MS])\n"
 	    "         [--warmup S] [--max-in-flight N] [--timeout MS]\n");
 	exit(2);
 }
@@ -250,7 +250,7 @@ hm_cmp64(const void *a, const void *b)
 }
 
 static void
-hm_offsets(struct hm *m, const char *prefix, int width)
+hm_offsets(struct hm *m, const char *prefix, int width, int64_t grid_us)
 {
 	char		name[256];
 	uint64_t	i;
@@ -261,6 +261,10 @@ hm_offsets(struct hm *m, const char *prefix, int width)
 		    (unsigned long long)i + 1);
 		m->offsets[i] = (int64_t)(hm_fnv1a(name) %
 		    (uint64_t)m->interval_us);
+		/* sonde's agent.schedule_grid: up to a multiple of the grid */
+		if (grid_us > 0 && m->interval_us % grid_us == 0)
+			m->offsets[i] = (m->offsets[i] + grid_us - 1) /
+			    grid_us * grid_us;
 	}
 	qsort(m->offsets, m->ncheck, sizeof(*m->offsets), hm_cmp64);
 	m->rate = (double)m->ncheck * 1e6 / (double)m->interval_us;
@@ -454,7 +458,7 @@ parse_args(struct hm *m, int argc, char **argv)
 {
 	const char	*host = "127.0.0.1", *prefix = "t", *path = "/ok";
 	int		 i, port = 0, width = 5;
-	double		 interval_ms = 0;
+	double		 interval_ms = 0, grid_ms = 0;
 
 	for (i = 1; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--port") == 0)
@@ -467,6 +471,8 @@ parse_args(struct hm *m, int argc, char **argv)
 			m->rate = num_arg(argv[i + 1], 0.001, 1e7);
 		else if (strcmp(argv[i], "--checks") == 0)
 			m->ncheck = (uint64_t)num_arg(argv[i + 1], 1, 1e7);
+		else if (strcmp(argv[i], "--grid") == 0)
+			grid_ms = num_arg(argv[i + 1], 0, 1000);
 		else if (strcmp(argv[i], "--interval") == 0)
 			interval_ms = num_arg(argv[i + 1], 1, 864e5);
 		else if (strcmp(argv[i], "--prefix") == 0)
@@ -492,7 +498,7 @@ parse_args(struct hm *m, int argc, char **argv)
 		if (interval_ms < 1)
 			usage();
 		m->interval_us = (int64_t)(interval_ms * 1000);
-		hm_offsets(m, prefix, width);
+		hm_offsets(m, prefix, width, (int64_t)(grid_ms * 1000));
 	}
 	m->dst.sin_family = AF_INET;
 	m->dst.sin_port = htons((uint16_t)port);

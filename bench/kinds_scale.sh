@@ -273,14 +273,18 @@ run_minloop() {
 	bl_wait_quiet
 	h0=$(bl_host_jiffies)
 	case $kind in
+	# Every floor starts its probes on sonde's 50 ms grid
+	# (agent.schedule_grid's default), so it wakes up as sonde does.
 	tcp) out=$("$b/tcp_minloop" --port "$SINK" --checks "$n" \
-	    --interval "$ms" --duration $((window + 2)) --warmup 2) || rc=$? ;;
-	http) out=$("$b/http_minloop" --port "$NG_HTTP" --path /ok \
-	    --checks "$n" --interval "$ms" --duration $((window + 2)) \
+	    --interval "$ms" --grid 50 --duration $((window + 2)) \
 	    --warmup 2) || rc=$? ;;
+	http) out=$("$b/http_minloop" --port "$NG_HTTP" --path /ok \
+	    --checks "$n" --interval "$ms" --grid 50 \
+	    --duration $((window + 2)) --warmup 2) || rc=$? ;;
 	tls) out=$("$b/tls_minloop" 127.0.0.1 "$NG_TLS" bench.example \
-	    "$T/ca.pem" "$rate" "$window") || rc=$? ;;
-	dns) out=$("$b/dns_minloop" "$KNOT" www.example.test \
+	    "$T/ca.pem" "$rate" "$window" 50) || rc=$? ;;
+	dns) out=$(DNS_MINLOOP_GRID_MS=50 "$b/dns_minloop" "$KNOT" \
+	    www.example.test \
 	    "$(awk -v r="$rate" -v w="$window" 'BEGIN { printf "%d", r * w }')" \
 	    "$rate") || rc=$? ;;
 	esac
