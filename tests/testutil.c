@@ -38,6 +38,48 @@ testutil_fake_clock_install(struct loop *loop, struct testutil_clock *clock)
 	loop_set_clock(loop, testutil_fake_now, clock);
 }
 
+/*
+ * Binds fd (its address in ss, port 0) to a free port below the kernel's
+ * ephemeral range when it can, else to any.  A port the kernel picks for
+ * bind(0) comes from the same range as the source ports of outgoing
+ * connections: picked here, closed, and handed to a server a test starts
+ * later, it could meanwhile become the source port of another test's
+ * connection (or of one to itself), and the test talked to the wrong
+ * peer.  Seen as rare failures under make -j2 on a loaded host.
+ */
+static int
+testutil_bind_low(int fd, struct sockaddr_storage *ss, socklen_t len)
+{
+	static unsigned	 seed;
+	FILE		*f;
+	int		 low = 32768, i, port;
+
+	if ((f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) !=
+	    NULL) {
+		if (fscanf(f, "%d", &low) != 1)
+			low = 32768;
+		fclose(f);
+	}
+	if (seed == 0)
+		seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+	for (i = 0; low > 12000 && i < 64; i++) {
+		port = 10000 + (int)(rand_r(&seed) % (unsigned)(low - 10000));
+		if (ss->ss_family == AF_INET6)
+			((struct sockaddr_in6 *)ss)->sin6_port =
+			    htons((uint16_t)port);
+		else
+			((struct sockaddr_in *)ss)->sin_port =
+			    htons((uint16_t)port);
+		if (bind(fd, (struct sockaddr *)ss, len) == 0)
+			return 0;
+	}
+	if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = 0;
+	else
+		((struct sockaddr_in *)ss)->sin_port = 0;
+	return bind(fd, (struct sockaddr *)ss, len);
+}
+
 int
 testutil_listen_tcp(int family, int backlog, int *port)
 {
@@ -62,7 +104,7 @@ testutil_listen_tcp(int family, int backlog, int *port)
 	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ck_assert_msg(fd >= 0, "socket: %s", strerror(errno));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	ck_assert_msg(bind(fd, (struct sockaddr *)&ss, len) == 0,
+	ck_assert_msg(testutil_bind_low(fd, &ss, len) == 0,
 	    "bind: %s", strerror(errno));
 	ck_assert_msg(listen(fd, backlog) == 0, "listen: %s", strerror(errno));
 	len = sizeof(ss);
