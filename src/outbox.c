@@ -652,13 +652,20 @@ outbox_hold_new(struct outbox *ob, bool on)
 	ob->hold_new = on;
 }
 
+/*
+ * Held records are the newest (written after outbox_hold_new(), appended
+ * in seq order), so they are the tail of the list: a tick with nothing
+ * held costs one test.
+ */
 void
 outbox_release(struct outbox *ob)
 {
 	struct obrec	*r;
 	size_t		 i;
 
-	for (r = ob->head; r != NULL; r = r->next)
+	if (ob->tail == NULL || !ob->tail->held)
+		return;
+	for (r = ob->tail; r != NULL && r->held; r = r->prev)
 		r->held = false;
 	for (i = 0; i < ob->nchans; i++)
 		ob_kick(&ob->chans[i]);
