@@ -51,14 +51,18 @@ static int
 testutil_bind_low(int fd, struct sockaddr_storage *ss, socklen_t len)
 {
 	static unsigned	 seed;
+	static int	 low;	/* the ephemeral range's start, read once */
 	FILE		*f;
-	int		 low = 32768, i, port;
+	int		 i, port;
 
-	if ((f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) !=
-	    NULL) {
-		if (fscanf(f, "%d", &low) != 1)
-			low = 32768;
-		fclose(f);
+	if (low == 0) {
+		low = 32768;
+		if ((f = fopen("/proc/sys/net/ipv4/ip_local_port_range",
+		    "r")) != NULL) {
+			if (fscanf(f, "%d", &low) != 1)
+				low = 32768;
+			fclose(f);
+		}
 	}
 	if (seed == 0)
 		seed = (unsigned)getpid() ^ (unsigned)time(NULL);
