@@ -48,7 +48,7 @@ notify_copy(char *dst, size_t size, const char *src)
 	n = strlen(src);
 	if (n >= size) {
 		n = size - 1;
-		/* Back off continuation bytes (10xxxxxx) and their lead. */
+		/* Cut before a UTF-8 sequence that would not fit whole. */
 		while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
 			n--;
 	}
