@@ -163,6 +163,7 @@ expo_check_family(struct buf *b, struct buf *l, const struct expo_view *v,
 {
 	const struct history_entry	*e;
 	const struct check_conf		*c;
+	struct probe_result		 last;
 	struct expo_ctx			 ctx;
 	ptrdiff_t			 k;
 	size_t				 i;
@@ -179,11 +180,11 @@ expo_check_family(struct buf *b, struct buf *l, const struct expo_view *v,
 		ctx.b = b;
 		ctx.name = f->name;
 		ctx.labels = l->data;
+		history_last(e, &last);
 		if (common >= 0)
-			expo_common_write(&e->last, (size_t)k, expo_sample,
-			    &ctx);
+			expo_common_write(&last, (size_t)k, expo_sample, &ctx);
 		else
-			c->ops->metrics_write(&e->last, (size_t)k, expo_sample,
+			c->ops->metrics_write(&last, (size_t)k, expo_sample,
 			    &ctx);
 	}
 }
@@ -512,29 +513,63 @@ expo_json_recent(const struct history_entry *e)
 	return a;
 }
 
-/* The part of a check's object that needs a result. */
+/*
+ * Appends the text of o (a new reference, released) without its closing
+ * brace, so that members made as text can follow; -1 if o is NULL.
+ */
 static int
-expo_json_seen(json_t *o, const struct check_conf *c,
+expo_json_open(struct buf *b, json_t *o)
+{
+	char	*text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	size_t	 len;
+
+	json_decref(o);
+	if (text == NULL)
+		return -1;
+	len = strlen(text);
+	buf_append(b, text, len > 0 ? len - 1 : 0);	/* no '}' */
+	free(text);
+	return 0;
+}
+
+/* Appends ,"key":value with value a new reference (released). */
+static int
+expo_json_member(struct buf *b, const char *key, json_t *value)
+{
+	char	*text = value != NULL ?
+		    json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+
+	json_decref(value);
+	if (text == NULL)
+		return -1;
+	buf_printf(b, ",\"%s\":%s", key, text);
+	free(text);
+	return 0;
+}
+
+/* The members of a check's object that need a result. */
+static int
+expo_json_seen(struct buf *b, const struct check_conf *c,
     const struct history_entry *e)
 {
-	json_t	*last;
-	char	*text;
+	struct probe_result	 res;
+	char			*text;
 
-	if ((text = result_json(c, &e->last)) == NULL)
+	history_last(e, &res);
+	if ((text = result_json(c, &res)) == NULL)
 		return -1;
-	last = json_loads(text, 0, NULL);
+	buf_puts(b, ",\"last\":");
+	buf_puts(b, text);
 	free(text);
-	if (last == NULL)
-		return -1;
-	if (json_object_set_new(o, "last", last) == -1 ||
-	    json_object_set_new(o, "since", expo_json_time(e->since)) == -1 ||
-	    json_object_set_new(o, "recent", expo_json_recent(e)) == -1)
+	if (expo_json_member(b, "since", expo_json_time(e->since)) == -1 ||
+	    expo_json_member(b, "recent", expo_json_recent(e)) == -1)
 		return -1;
 	return 0;
 }
 
-static json_t *
-expo_json_check(const struct check_conf *c, const struct history_entry *e)
+static int
+expo_json_check(struct buf *b, const struct check_conf *c,
+    const struct history_entry *e)
 {
 	json_t	*o, *labels;
 	size_t	 i;
@@ -552,22 +587,37 @@ expo_json_check(const struct check_conf *c, const struct history_entry *e)
 	    e->failing ? "failing" : "ok",
 	    "probes", (json_int_t)(e != NULL ? e->probes : 0),
 	    "failures", (json_int_t)(e != NULL ? e->failures : 0));
-	if (o != NULL && e != NULL && e->seen && expo_json_seen(o, c, e) == -1) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	if (expo_json_open(b, o) == -1 ||
+	    (e != NULL && e->seen && expo_json_seen(b, c, e) == -1))
+		return -1;
+	buf_puts(b, "}");
+	return 0;
 }
+
+struct expo_json_alerts {
+	struct buf	*b;
+	size_t		 n;
+	bool		 failed;
+};
 
 static void
 expo_json_alert(const struct expo_alert *a, void *arg)
 {
-	json_t	*arr = arg, *o;
+	struct expo_json_alerts	*ja = arg;
+	json_t			*o;
+	char			*text;
 
 	o = json_pack("{s:s,s:s,s:s,s:o}", "rule", a->rule, "check", a->check,
 	    "state", a->state, "since", expo_json_time(a->since));
-	if (o != NULL)
-		json_array_append_new(arr, o);
+	text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (text == NULL) {
+		ja->failed = true;
+		return;
+	}
+	buf_puts(ja->b, ja->n++ > 0 ? "," : "");
+	buf_puts(ja->b, text);
+	free(text);
 }
 
 static json_t *
@@ -583,34 +633,32 @@ expo_json_root(const struct expo_view *v)
 	    "reloads_failed", (json_int_t)v->reloads_failed);
 }
 
+/*
+ * Written one check at a time, not as one jansson tree: at 10,000 checks
+ * the tree took 40 MB for a 7 MB answer, and the heap kept it.  On an
+ * error b may hold a partial answer; the caller resets it.
+ */
 int
 expo_status_json(struct buf *b, const struct expo_view *v)
 {
-	json_t	*root, *checks, *alerts, *c;
-	char	*text;
-	size_t	 i;
+	struct expo_json_alerts	ja = { b, 0, false };
+	size_t			i;
 
-	if ((root = expo_json_root(v)) == NULL)
+	if (expo_json_open(b, expo_json_root(v)) == -1)
 		return -1;
-	checks = json_array();
-	alerts = json_array();
-	json_object_set_new(root, "checks", checks);
-	json_object_set_new(root, "alerts", alerts);
-	for (i = 0; checks != NULL && i < v->cfg->nchecks; i++) {
-		c = expo_json_check(&v->cfg->checks[i],
-		    history_find(v->history, v->cfg->checks[i].name));
-		if (c == NULL || json_array_append_new(checks, c) == -1)
-			break;
+	buf_puts(b, ",\"checks\":[");
+	for (i = 0; i < v->cfg->nchecks; i++) {
+		buf_puts(b, i > 0 ? "," : "");
+		if (expo_json_check(b, &v->cfg->checks[i],
+		    history_find(v->history, v->cfg->checks[i].name)) == -1)
+			return -1;
 	}
-	if (alerts != NULL && v->alerts != NULL)
-		v->alerts(v->alerts_src, expo_json_alert, alerts);
-	text = checks != NULL && alerts != NULL && i == v->cfg->nchecks ?
-	    json_dumps(root, JSON_COMPACT) : NULL;
-	json_decref(root);
-	if (text == NULL)
+	buf_puts(b, "],\"alerts\":[");
+	if (v->alerts != NULL)
+		v->alerts(v->alerts_src, expo_json_alert, &ja);
+	if (ja.failed)
 		return -1;
-	buf_puts(b, text);
-	buf_puts(b, "\n");
-	free(text);
+	buf_puts(b, "]}\n");
 	return 0;
 }
+

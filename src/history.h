@@ -2,15 +2,18 @@
  * history: what the agent remembers of each check's recent results, for
  * /metrics, /status.json and the status page.
  *
- * Per check: the last result (copied whole, so a kind's metrics can be
- * read from it), counters, and a ring of the last HISTORY_RING durations
- * with a failure bit each (the sparkline).  Entries are keyed by check name
- * and carry the check's fingerprint: history_sync() after a reload keeps
- * the entries of unchanged checks and starts changed ones afresh.
+ * Per check: the last result (packed: history_last() gives it back whole,
+ * so a kind's metrics can be read from it), counters, and a ring of the
+ * last HISTORY_RING durations with a failure bit each (the sparkline).
+ * Entries are keyed by check name and carry the check's fingerprint:
+ * history_sync() after a reload keeps the entries of unchanged checks and
+ * starts changed ones afresh.
  *
- * Memory: sizeof(struct history_entry) (about 600 bytes on LP64) per
- * check, in one array, plus 8 bytes of index per slot (2x checks): 10,000
- * checks cost about 6 MB.  Nothing is allocated per result.
+ * Memory: sizeof(struct history_entry) (200 bytes on LP64) per check, in
+ * one array, 8 bytes of index per slot (2x checks), and the packed last
+ * result: a struct probe_result is 2.5 KB, mostly the zero tails of fixed
+ * string buffers, and packs to 100-400 bytes.  10,000 checks cost about
+ * 5 MB; a result allocates only when its packed form outgrows the last.
  */
 #ifndef SONDE_HISTORY_H
 #define SONDE_HISTORY_H
@@ -34,7 +37,9 @@ struct history_entry {
 	int64_t			 since;		/* wall µs: state began */
 	uint64_t		 probes;
 	uint64_t		 failures;
-	struct probe_result	 last;
+	uint8_t			*last;		/* owned: history_last() */
+	uint16_t		 last_len;
+	uint16_t		 last_cap;
 	uint32_t		 ring[HISTORY_RING]; /* µs, saturated */
 	uint32_t		 ring_failed;	/* bit i: ring[i] failed */
 	uint8_t			 ring_next;	/* where the next goes */
@@ -59,6 +64,9 @@ const struct history_entry *history_add(struct history *h, const char *name,
 /* Returns name's entry (borrowed until the next sync), or NULL. */
 const struct history_entry *history_find(const struct history *h,
 		    const char *name);
+/* Unpacks e's last result into out (e->seen must be true). */
+void		 history_last(const struct history_entry *e,
+		    struct probe_result *out);
 /*
  * Copies the ring of e oldest first into us[] and failed[] (each at least
  * HISTORY_RING long); returns how many.

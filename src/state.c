@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "state.h"
 #include "xmalloc.h"
 
@@ -45,28 +46,48 @@ state_alert_json(const struct state_alert *a)
 	    "results", (json_int_t)s->results, "told", (int)a->told);
 }
 
+/* Appends the JSON text of o (a new reference, released); -1 if none. */
+static int
+state_append_json(struct buf *b, json_t *o, size_t flags)
+{
+	char	*txt = o != NULL ? json_dumps(o, flags) : NULL;
+
+	json_decref(o);
+	if (txt == NULL)
+		return -1;
+	buf_puts(b, txt);
+	free(txt);
+	return 0;
+}
+
+/*
+ * The file is written one alert at a time, not built as one jansson tree:
+ * 10,000 failing checks made a 2 MB file out of an 18 MB tree, on every
+ * save while they changed.
+ */
 static char *
 state_dump(const char *agent, const struct state_alert *v, size_t n,
     int64_t now)
 {
-	json_t	*root, *arr, *o;
-	char	*txt = NULL;
-	size_t	 i;
+	struct buf	b = { NULL, 0, 0 };
+	size_t		i;
 
-	if ((arr = json_array()) == NULL)
-		return NULL;
-	for (i = 0; i < n; i++)
-		if ((o = state_alert_json(&v[i])) == NULL ||
-		    json_array_append_new(arr, o) == -1) {
-			json_decref(arr);
-			return NULL;
-		}
-	root = json_pack("{s:i, s:s, s:I, s:o}", "version", STATE_VERSION,
-	    "agent", agent, "saved_at", (json_int_t)now, "alerts", arr);
-	if (root != NULL)
-		txt = json_dumps(root, JSON_COMPACT);
-	json_decref(root);
-	return txt;
+	buf_printf(&b, "{\"version\":%d,\"agent\":", STATE_VERSION);
+	if (state_append_json(&b, json_string(agent), JSON_ENCODE_ANY) == -1)
+		goto fail;
+	buf_printf(&b, ",\"saved_at\":%" PRId64 ",\"alerts\":[", now);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			buf_puts(&b, ",");
+		if (state_append_json(&b, state_alert_json(&v[i]),
+		    JSON_COMPACT) == -1)
+			goto fail;
+	}
+	buf_puts(&b, "]}");
+	return b.data;
+fail:
+	buf_free(&b);
+	return NULL;
 }
 
 static int

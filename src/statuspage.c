@@ -114,19 +114,21 @@ statuspage_spark(struct buf *b, const struct history_entry *e)
 static void
 statuspage_last(struct buf *b, const struct history_entry *e, int64_t now)
 {
-	char	t[32];
+	struct probe_result	last;
+	char			t[32];
 
 	buf_puts(b, "<div class=\"msg\">");
 	if (e == NULL || !e->seen) {
 		buf_puts(b, "no result yet</div>");
 		return;
 	}
+	history_last(e, &last);
 	if (e->failing) {
 		buf_printf(b, "<span class=\"reason\">%s</span> ",
-		    probe_status_str(e->last.status));
-		buf_html_escape(b, e->last.message);
+		    probe_status_str(last.status));
+		buf_html_escape(b, last.message);
 	} else
-		buf_printf(b, "ok in %s", result_format_us(e->last.duration,
+		buf_printf(b, "ok in %s", result_format_us(last.duration,
 		    t, sizeof(t)));
 	buf_printf(b, " <span class=\"since\">&middot; %s for %s</span></div>",
 	    e->failing ? "failing" : "ok",

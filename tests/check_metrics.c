@@ -283,11 +283,62 @@ START_TEST(test_metrics_history_ring_and_sync)
 }
 END_TEST
 
+/*
+ * The last result is packed (runs of non-zero words): it must come back
+ * byte for byte, whatever its bytes, and a TCP result must stay small.
+ */
+START_TEST(test_metrics_history_packs_last_result)
+{
+	struct config			*cfg = load(render_conf);
+	struct history			*h = history_new();
+	const struct history_entry	*e;
+	struct probe_result		 r, back;
+	size_t				 i;
+
+	history_sync(h, cfg);
+	r = result(PROBE_CONNECT_REFUSED, 1234, "connect to 127.0.0.1:1: "
+	    "refused");
+	snprintf(r.tcp.address, sizeof(r.tcp.address), "127.0.0.1:1");
+	snprintf(r.dns.text + 1000, 24, "tail of the text");
+	r.http.status = 503;
+	e = history_add(h, "db", &r);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_lt(e->last_len, 300);
+	history_last(e, &back);
+	ck_assert_mem_eq(&back, &r, sizeof(r));
+
+	/* No zero word at all, then all zero: worst and best case. */
+	memset(&r, 0xa5, sizeof(r));
+	for (i = 0; i < sizeof(r); i += 16)
+		((unsigned char *)&r)[i] = 0;	/* zero bytes, no zero word */
+	history_add(h, "db", &r);
+	ck_assert_uint_gt(e->last_len, sizeof(r));
+	history_last(e, &back);
+	ck_assert_mem_eq(&back, &r, sizeof(r));
+	memset(&r, 0, sizeof(r));
+	history_add(h, "db", &r);
+	ck_assert_uint_eq(e->last_len, 0);
+	memset(&back, 0xff, sizeof(back));
+	history_last(e, &back);
+	ck_assert_mem_eq(&back, &r, sizeof(r));
+
+	/* A reload that keeps the check keeps its result (a copy). */
+	r = result(PROBE_OK, 77, "");
+	history_add(h, "db", &r);
+	history_sync(h, cfg);
+	history_last(history_find(h, "db"), &back);
+	ck_assert_mem_eq(&back, &r, sizeof(r));
+	history_free(h);
+	config_unref(cfg);
+}
+END_TEST
+
 START_TEST(test_metrics_exposition)
 {
 	struct config		*cfg = load(render_conf);
 	struct history		*h = history_new();
 	struct sched_stats	 st;
+	struct probe_result	 last;
 	struct expo_view	 v;
 	struct buf		 b = { NULL, 0, 0 };
 	static const char *const want[] = {
@@ -327,7 +378,8 @@ START_TEST(test_metrics_exposition)
 
 	/* /probe: blackbox's own answer, no check label. */
 	buf_reset(&b);
-	expo_probe(&b, &cfg->checks[0], &history_find(h, "web")->last);
+	history_last(history_find(h, "web"), &last);
+	expo_probe(&b, &cfg->checks[0], &last);
 	ck_assert_ptr_nonnull(strstr(b.data, "\nprobe_success 1\n"));
 	ck_assert_ptr_nonnull(strstr(b.data, "\nprobe_duration_seconds 2\n"));
 	promtool_check(b.data);
@@ -2016,6 +2068,7 @@ metrics_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_metrics_buf);
 	tcase_add_test(tc, test_metrics_history_ring_and_sync);
+	tcase_add_test(tc, test_metrics_history_packs_last_result);
 	tcase_add_test(tc, test_metrics_exposition);
 	tcase_add_test(tc, test_metrics_status_json);
 	tcase_add_test(tc, test_metrics_statuspage);
