@@ -32,6 +32,8 @@
 # (apt-get install nginx prometheus-blackbox-exporter prometheus openssl
 # curl), and a built tree (make, then make bench/http_driver).
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 BUILD=${1:-./build}
 SONDE=$BUILD/sonde
@@ -39,43 +41,24 @@ DRIVER=$BUILD/bench/http_driver
 RUNS=${RUNS:-3}
 WINDOW=${WINDOW:-15}
 if [ -n "${QUICK:-}" ]; then RUNS=1; WINDOW=8; fi
-HZ=$(getconf CLK_TCK)
+HZ=$BL_CLK_TCK
 
-for b in nginx prometheus-blackbox-exporter prometheus openssl curl taskset; do
-	command -v "$b" >/dev/null || [ -x "/usr/sbin/$b" ] || {
-		echo "bench/http.sh: $b is missing (apt-get install" \
-		    "nginx prometheus-blackbox-exporter prometheus openssl" \
-		    "curl util-linux)" >&2; exit 1; }
-done
-[ -x "$SONDE" ] || { echo "bench/http.sh: no $SONDE (build first)" >&2; exit 1; }
+bl_need nginx nginx
+bl_need prometheus-blackbox-exporter prometheus-blackbox-exporter
+bl_need prometheus prometheus
+bl_need openssl openssl
+bl_need curl curl
+bl_need taskset util-linux
+bl_need python3 python3
+[ -x "$SONDE" ] || bl_die "no $SONDE (build first)"
 [ -x "$DRIVER" ] || make -C "$BUILD" bench/http_driver >/dev/null
 
-T=$(mktemp -d /tmp/sonde-bench-http.XXXXXX)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$T"
-}
-trap cleanup EXIT
+bl_init bench-http
+T=$BL_TMP
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
-rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-wait_port() {
-	for _ in $(seq 300); do
-		curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0
-		sleep 0.05
-	done
-	echo "bench/http.sh: nothing answers on port $1" >&2; exit 1
-}
 
 # ---- nginx with a private CA ------------------------------------------------
-NG_HTTP=$(free_port); NG_HTTPS=$(free_port)
+NG_HTTP=$(bl_free_port); NG_HTTPS=$(bl_free_port)
 (
 	cd "$T"
 	openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem \
@@ -105,12 +88,12 @@ http {
     location / { return 200 "ok\n"; } }
 }
 EOF
-taskset -c 0 nginx -e "$T/nginx/error.log" -p "$T/nginx" -c "$T/nginx/nginx.conf" &
-PIDS+=($!)
-wait_port "$NG_HTTP"
+bl_spawn "$T/nginx/stderr.log" taskset -c 0 nginx -e "$T/nginx/error.log" \
+    -p "$T/nginx" -c "$T/nginx/nginx.conf"
+bl_wait_tcp "$NG_HTTP" "$BL_PID" && bl_wait_tcp "$NG_HTTPS" "$BL_PID" ||
+    bl_die "nginx failed: $(tail -3 "$T/nginx/error.log")"
 
 # ---- blackbox_exporter ----------------------------------------------------------
-BB=$(free_port)
 cat > "$T/bb.yml" <<EOF
 modules:
   http_2xx:
@@ -126,15 +109,15 @@ modules:
       tls_config: { ca_file: $T/ca.pem }
 EOF
 
+# Starts blackbox_exporter on CPU 1, on a free port: BB_PID, BB.
 bb_start() {
-	taskset -c 1 prometheus-blackbox-exporter --config.file="$T/bb.yml" \
-	    --web.listen-address="127.0.0.1:$BB" --log.level=warn \
-	    >"$T/bb.log" 2>&1 &
-	BB_PID=$!
-	PIDS+=($BB_PID)
-	wait_port "$BB"
+	bl_listen "$T/bb.log" taskset -c 1 prometheus-blackbox-exporter \
+	    --config.file="$T/bb.yml" --web.listen-address=127.0.0.1:PORT \
+	    --log.level=warn
+	BB_PID=$BL_PID
+	BB=$BL_PORT
 }
-bb_stop() { kill "$BB_PID"; wait "$BB_PID" 2>/dev/null || true; }
+bb_stop() { bl_stop "$BB_PID"; }
 
 # sonde config: N checks at INTERVAL on SCHEME.
 sonde_conf() {
@@ -162,15 +145,15 @@ sonde_conf() {
 # probe), CPU_PCT, HWM_KB, LAG (the stopped line), FAILED.
 sonde_run() {
 	local n=$1 interval_s=$2 warm=$3 window=$4 pid t0 t1 line
-	taskset -c 1 "$SONDE" -f -c "$T/sonde.conf" 2>"$T/sonde.log" &
-	pid=$!
+	bl_spawn "$T/sonde.log" taskset -c 1 "$SONDE" -f -c "$T/sonde.conf"
+	pid=$BL_PID
 	sleep "$warm"
-	t0=$(ticks "$pid")
+	t0=$(bl_ticks "$pid")
 	sleep "$window"
-	t1=$(ticks "$pid")
-	HWM_KB=$(hwm_kb "$pid")
+	t1=$(bl_ticks "$pid")
+	HWM_KB=$(bl_kb "$pid" VmHWM)
 	kill -TERM "$pid"
-	wait "$pid" || true
+	bl_reap "$pid" || true
 	line=$(grep 'event=stopped' "$T/sonde.log" | tail -1)
 	LAG=$(echo "$line" | grep -o 'lag_p50_ms=.*')
 	FAILED=$(echo "$line" | sed -n 's/.* failed=\([0-9]*\).*/\1/p')
@@ -188,16 +171,17 @@ bb_run() {
 	taskset -c 0 "$DRIVER" "$tmpl" "$n" "$rate" $((warm + window + 1)) \
 	    'probe_success 1' >"$T/driver.out" &
 	local dpid=$!
+	BL_PIDS+=("$dpid")
 	sleep "$warm"
-	t0=$(ticks "$BB_PID")
+	t0=$(bl_ticks "$BB_PID")
 	sleep "$window"
-	t1=$(ticks "$BB_PID")
-	wait "$dpid"
+	t1=$(bl_ticks "$BB_PID")
+	bl_reap "$dpid"
 	out=$(cat "$T/driver.out")
 	BB_FAILED=$(echo "$out" | sed -n 's/.*failed=\([0-9]*\).*/\1/p')
 	BB_CPU_US=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v p=$((rate * window)) \
 	    'BEGIN { printf "%.0f", d * 1e6 / hz / p }')
-	BB_HWM_KB=$(hwm_kb "$BB_PID")
+	BB_HWM_KB=$(bl_kb "$BB_PID" VmHWM)
 }
 
 # The floor: a minimal libcurl multi client (bench/http_driver, FRESH=1)
@@ -210,11 +194,12 @@ floor_run() {
 	    "$scheme://$host:$port/ok?i=%d" "$n" "$rate" $((warm + window + 1)) \
 	    >"$T/floor.out" &
 	dpid=$!
+	BL_PIDS+=("$dpid")
 	sleep "$warm"
-	t0=$(ticks "$dpid")
+	t0=$(bl_ticks "$dpid")
 	sleep "$window"
-	t1=$(ticks "$dpid")
-	wait "$dpid"
+	t1=$(bl_ticks "$dpid")
+	bl_reap "$dpid"
 	FLOOR_US=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v p=$((rate * window)) \
 	    'BEGIN { printf "%.0f", d * 1e6 / hz / p }')
 }
@@ -242,9 +227,9 @@ for scheme in http https; do
 		echo "$FLOOR_US" >> "$T/f.$scheme"
 		echo "  run $r $scheme minimal libcurl client: ${FLOOR_US} us/request ($(cat "$T/floor.out"))"
 	done
-	s=$(median < "$T/s.$scheme"); b=$(median < "$T/b.$scheme")
-	f=$(median < "$T/f.$scheme")
-	sr=$(median < "$T/sr.$scheme"); br=$(median < "$T/br.$scheme")
+	s=$(bl_median < "$T/s.$scheme"); b=$(bl_median < "$T/b.$scheme")
+	f=$(bl_median < "$T/f.$scheme")
+	sr=$(bl_median < "$T/sr.$scheme"); br=$(bl_median < "$T/br.$scheme")
 	printf '%-5s CPU per probe (median of %d): sonde %s us, blackbox_exporter %s us, ratio %.2f (spread sonde %s..%s, bb %s..%s); RSS sonde %s kB, bb %s kB, ratio %.2f\n' \
 	    "$scheme" "$RUNS" "$s" "$b" "$(awk -v s="$s" -v b="$b" 'BEGIN{print s/b}')" \
 	    "$(sort -g "$T/s.$scheme" | head -1)" "$(sort -g "$T/s.$scheme" | tail -1)" \
@@ -269,7 +254,6 @@ S_PCT=$CPU_PCT; S_KB=$HWM_KB
 echo "load: sonde, 500 http checks every 5s: ${CPU_PCT}% of one CPU, VmHWM ${HWM_KB} kB, failed=$FAILED, $LAG"
 
 bb_start
-PROM=$(free_port)
 {
 	echo "global: { scrape_interval: 5s, scrape_timeout: 5s }"
 	echo "scrape_configs:"
@@ -284,16 +268,15 @@ PROM=$(free_port)
 	echo "      - { source_labels: [__param_target], target_label: instance }"
 	echo "      - { target_label: __address__, replacement: '127.0.0.1:$BB' }"
 } > "$T/prom.yml"
-prometheus --config.file="$T/prom.yml" --storage.tsdb.path="$T/prom" \
-    --web.listen-address="127.0.0.1:$PROM" --log.level=warn >"$T/prom.log" 2>&1 &
-PROM_PID=$!
-PIDS+=($PROM_PID)
+bl_prometheus "$T/prom.yml" "$T/prom" "$T/prom.log"
+PROM_PID=$BL_PID
+PROM=$BL_PORT
 sleep 15
-p0=$(ticks "$PROM_PID"); b0=$(ticks "$BB_PID")
+p0=$(bl_ticks "$PROM_PID"); b0=$(bl_ticks "$BB_PID")
 sleep $((WINDOW * 2))
-p1=$(ticks "$PROM_PID"); b1=$(ticks "$BB_PID")
-P_KB=$(rss_kb "$PROM_PID"); B_KB=$(rss_kb "$BB_PID")
-P_HWM=$(hwm_kb "$PROM_PID"); B_HWM=$(hwm_kb "$BB_PID")
+p1=$(bl_ticks "$PROM_PID"); b1=$(bl_ticks "$BB_PID")
+P_KB=$(bl_kb "$PROM_PID" VmRSS); B_KB=$(bl_kb "$BB_PID" VmRSS)
+P_HWM=$(bl_kb "$PROM_PID" VmHWM); B_HWM=$(bl_kb "$BB_PID" VmHWM)
 up=$(curl -s "http://127.0.0.1:$PROM/api/v1/query?query=sum(probe_success)" | grep -o '"value":\[[^]]*\]' || true)
 W=$((WINDOW * 2))
 PAIR_PCT=$(awk -v d=$((p1 - p0 + b1 - b0)) -v hz="$HZ" -v w="$W" 'BEGIN { printf "%.1f", d * 100 / hz / w }')

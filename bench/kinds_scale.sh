@@ -97,12 +97,8 @@ NG_HTTP=$(bl_free_port); NG_TLS=$(bl_free_port)
 bl_nginx "$T" "$NG_HTTP" "$NG_TLS"
 KNOT=$(bl_free_port)
 bl_knotd "$T" "$KNOT"
-bl_spawn "$T/sink.out" "$builddir/bench/tcp_sink"
-for ((i = 0; i < 100; i++)); do
-	[ -s "$T/sink.out" ] && break
-	sleep 0.05
-done
-read -r SINK <"$T/sink.out" || bl_die "tcp_sink printed no port"
+bl_tcp_sink "$T/sink.out" "$builddir/bench/tcp_sink"
+SINK=$BL_PORT
 bl_blackbox_config "$T/bb.yml" "$T/ca.pem"
 
 # The target of a kind: what sonde's check and blackbox's /probe name.

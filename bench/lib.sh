@@ -8,8 +8,8 @@
 # and schedstat nanoseconds), peak RSS (VmHWM); the host's busy and steal
 # share and a bounded wait for a quiet host; sonde's SIGTERM summary line;
 # median (min–max) over the runs' key=value lines.  Factored out of
-# bench/tcp.sh, bench/http.sh, bench/tls.sh and bench/dns.sh, which keep
-# their own copies.  Every wait here is bounded in count and time.
+# bench/tcp.sh, bench/http.sh, bench/tls.sh and bench/dns.sh; all but
+# tls.sh source it now.  Every wait here is bounded in count and time.
 
 BL_TMP=
 BL_PIDS=()
@@ -136,6 +136,23 @@ bl_listen() {
 	bl_die "$1 could not listen on a free port, 3 tries (log above)"
 }
 
+# bl_tcp_sink LOG BIN [ARGS...]: starts bench/tcp_sink (BIN) on a port of
+# its own choosing and waits (5 s at most) for the port it prints first.
+# Sets BL_PID and BL_PORT.
+bl_tcp_sink() {
+	local log=$1 i
+	shift
+	bl_spawn "$log" "$@"
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$log" ] && break
+		kill -0 "$BL_PID" 2>/dev/null ||
+		    bl_die "tcp_sink exited: $(cat "$log")"
+		sleep 0.05
+	done
+	read -r BL_PORT <"$log" || bl_die "tcp_sink printed no port"
+	[[ $BL_PORT =~ ^[0-9]+$ ]] || bl_die "tcp_sink printed '$BL_PORT'"
+}
+
 # ---- measurements -------------------------------------------------------
 
 # utime+stime of PID in clock ticks (fields 14 and 15 of /proc/PID/stat).
@@ -208,11 +225,12 @@ bl_kv() {
 
 # ---- reporting ------------------------------------------------------------
 
-# bl_med FILE FILTER FIELD: "median (min–max)" of FIELD over the key=value
-# lines of FILE matching FILTER (an awk condition on f["key"]); "n/a" if
-# none.  Medians of an even count average the middle two.
+# bl_med FILE FILTER FIELD [int]: "median (min–max)" of FIELD over the
+# key=value lines of FILE matching FILTER (an awk condition on f["key"]);
+# "n/a" if none.  Medians of an even count average the middle two.  With
+# "int", a field whose values are all whole (a count) has no decimals.
 bl_med() {
-	awk -v fld="$3" '
+	awk -v fld="$3" -v whole="${4:-}" '
 	{
 		delete f
 		for (i = 1; i <= NF; i++) {
@@ -221,13 +239,15 @@ bl_med() {
 		if (!('"$2"')) next
 		if (f[fld] == "" || f[fld] == "n/a") next
 		v[++k] = f[fld] + 0
+		if (v[k] != int(v[k])) frac = 1
 	}
 	END {
 		if (k == 0) { print "n/a"; exit }
 		for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++)
 			if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
 		m = k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
-		fmt = m >= 100 ? "%.0f" : m >= 10 ? "%.1f" : "%.2f"
+		nodec = m >= 100 || (whole != "" && !frac)
+		fmt = nodec ? "%.0f" : m >= 10 ? "%.1f" : "%.2f"
 		s = sprintf(fmt, m)
 		if (k > 1)
 			s = s sprintf(" (" fmt "–" fmt ")", v[1], v[k])
@@ -237,6 +257,13 @@ bl_med() {
 
 # The median alone, from a bl_med figure.
 bl_first() { printf '%s\n' "${1%% *}"; }
+
+# The median of the numbers on stdin, one a line, as written (the mean of
+# the middle two for an even count).
+bl_median() {
+	sort -g | awk '{ v[NR] = $1 }
+	    END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 
 # ---- servers --------------------------------------------------------------
 

@@ -22,6 +22,8 @@ if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$srcdir/bench/lib.sh"
 cmdline=$(printf '%q ' "$0" "$@")
 cmdline=${cmdline% }
 
@@ -39,7 +41,6 @@ timeout=2s
 include_cmp=1
 graceful_ref=1
 chunk=100
-keep=0
 out=
 quick=0
 minloop_only=0
@@ -77,9 +78,6 @@ usage: bench/tcp.sh [options]
 EOF
 }
 
-die() { printf 'tcp.sh: %s\n' "$*" >&2; exit 1; }
-say() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-
 while [ $# -gt 0 ]; do
 	case $1 in
 	--builddir) builddir=${2:?}; shift ;;
@@ -98,7 +96,7 @@ while [ $# -gt 0 ]; do
 	--quick) quick=1 ;;
 	--minloop-only) minloop_only=1 ;;
 	--out) out=${2:?}; shift ;;
-	--keep) keep=1 ;;
+	--keep) BL_KEEP=1 ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -124,22 +122,26 @@ dur_ms() {
 	}'
 }
 
-interval_ms=$(dur_ms "$interval") || die "bad --interval: $interval"
-timeout_ms=$(dur_ms "$timeout") || die "bad timeout: $timeout"
+interval_ms=$(dur_ms "$interval") || bl_die "bad --interval: $interval"
+timeout_ms=$(dur_ms "$timeout") || bl_die "bad timeout: $timeout"
 isnum() { [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -gt 0 ]; }
-isnum "$duration" || die "--duration must be a positive number of seconds"
-isnum "$repeat" || die "--repeat must be a positive integer"
-isnum "$minloop_s" || die "--minloop-duration must be a positive integer"
-isnum "$max_in_flight" || die "--max-in-flight must be a positive integer"
-isnum "$chunk" || die "--chunk must be a positive integer"
-[[ $quiet_budget =~ ^[0-9]+$ ]] || die "--quiet-budget must be a number"
-case $close in rst|graceful) ;; *) die "--close must be rst or graceful" ;; esac
-case $minloop_sleep in us|ms) ;; *) die "--minloop-sleep must be us or ms" ;; esac
+isnum "$duration" || bl_die "--duration must be a positive number of seconds"
+isnum "$repeat" || bl_die "--repeat must be a positive integer"
+isnum "$minloop_s" || bl_die "--minloop-duration must be a positive integer"
+isnum "$max_in_flight" || bl_die "--max-in-flight must be a positive integer"
+isnum "$chunk" || bl_die "--chunk must be a positive integer"
+[[ $quiet_budget =~ ^[0-9]+$ ]] || bl_die "--quiet-budget must be a number"
+case $close in
+rst|graceful) ;; *) bl_die "--close must be rst or graceful" ;;
+esac
+case $minloop_sleep in
+us|ms) ;; *) bl_die "--minloop-sleep must be us or ms" ;;
+esac
 IFS=, read -r -a checks_arr <<<"$checks_list"
-[ ${#checks_arr[@]} -gt 0 ] || die "--checks is empty"
+[ ${#checks_arr[@]} -gt 0 ] || bl_die "--checks is empty"
 for n in "${checks_arr[@]}"; do
-	isnum "$n" || die "bad --checks entry: $n"
-	[ "$n" -le 99999 ] || die "--checks: at most 99999 checks"
+	isnum "$n" || bl_die "bad --checks entry: $n"
+	[ "$n" -le 99999 ] || bl_die "--checks: at most 99999 checks"
 done
 
 warmup_ms=$interval_ms
@@ -152,60 +154,28 @@ if [ "$quick" = 1 ]; then
 	    duration=$(( (4 * interval_ms + 999) / 1000 ))
 fi
 [ $(( duration * 1000 )) -ge $(( 4 * interval_ms )) ] ||
-    die "--duration $duration s is shorter than 4 intervals ($interval):" \
+    bl_die "--duration $duration s is shorter than 4 intervals ($interval):" \
 	"one warm-up interval and at least 3 measured ones"
-[ "$minloop_s" -ge 3 ] || die "--minloop-duration must be at least 3 s"
+[ "$minloop_s" -ge 3 ] || bl_die "--minloop-duration must be at least 3 s"
 
-builddir=$(cd "$builddir" && pwd) || die "no build directory"
+builddir=$(cd "$builddir" && pwd) || bl_die "no build directory"
 sonde_bin=$builddir/sonde
 sink_bin=$builddir/bench/tcp_sink
 minloop_bin=$builddir/bench/tcp_minloop
 for b in "$sink_bin" "$minloop_bin"; do
-	[ -x "$b" ] || die "$b not built (make bench/tcp_sink" \
+	[ -x "$b" ] || bl_die "$b not built (make bench/tcp_sink" \
 	    "bench/tcp_minloop in $builddir, or make bench)"
 done
 if [ "$minloop_only" = 0 ]; then
-	[ -x "$sonde_bin" ] || die "$sonde_bin not built (see --builddir)"
+	[ -x "$sonde_bin" ] || bl_die "$sonde_bin not built (see --builddir)"
 fi
-command -v ss >/dev/null || die "ss (iproute2) is needed"
+command -v ss >/dev/null || bl_die "ss (iproute2) is needed"
 
-clk_tck=$(getconf CLK_TCK)
-ncpu=$(nproc)
+# ---- process bookkeeping (bench/lib.sh: bl_init, bl_spawn, bl_stop) ------
 
-# ---- process bookkeeping --------------------------------------------------
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/sonde-bench.XXXXXX")
-started_pids=()
-
-# Stops one process we started: TERM, up to 5 s, then KILL.  Bounded.
-stop_pid() {
-	local pid=$1 i
-	kill -0 "$pid" 2>/dev/null || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-	local rc=$? pid
-	trap - EXIT INT TERM
-	for pid in "${started_pids[@]}"; do
-		stop_pid "$pid"
-	done
-	if [ "$keep" = 1 ]; then
-		say "kept $tmp"
-	else
-		rm -rf "$tmp"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+BL_QUIET_BUDGET=$quiet_budget
+bl_init bench
+tmp=$BL_TMP
 
 # ---- measurements -------------------------------------------------------
 
@@ -231,45 +201,6 @@ tw_ss() {
 	    "( dport = :$sink_port or sport = :$sink_port )" | wc -l
 }
 
-# utime+stime of pid in clock ticks (fields 14, 15 of /proc/PID/stat).
-cpu_ticks() {
-	local stat rest
-	read -r stat <"/proc/$1/stat" || return 1
-	rest=${stat##*) }
-	# shellcheck disable=SC2086
-	set -- $rest
-	echo $(( ${12} + ${13} ))
-}
-
-# On-CPU ns of all live threads of pid (schedstat): a precise cross-check
-# of the tick-granular /proc/PID/stat figure.
-cpu_ns() {
-	local f total=0 ns rest
-	for f in /proc/"$1"/task/*/schedstat; do
-		read -r ns rest <"$f" 2>/dev/null || continue
-		total=$(( total + ns ))
-	done
-	echo "$total"
-}
-
-# "total idle steal" jiffies of the whole host (first line of /proc/stat).
-host_jiffies() {
-	awk '$1 == "cpu" { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9,
-		$5 + $6, $9; exit }' /proc/stat
-}
-
-# host_load "BEFORE" "AFTER": busy% and steal% of all CPUs in between.
-host_load() {
-	awk -v a="$1" -v b="$2" 'BEGIN { split(a, x); split(b, y)
-		t = y[1] - x[1]; if (t <= 0) t = 1
-		printf "host_busy_pct=%.0f steal_pct=%.1f",
-		    100 * (t - (y[2] - x[2])) / t, 100 * (y[3] - x[3]) / t }'
-}
-
-status_kb() {
-	awk -v k="$2:" '$1 == k { print $2; exit }' "/proc/$1/status"
-}
-
 # The sink's accepted count, now: SIGUSR1 makes it rewrite its status file.
 sink_seq() {
 	local line
@@ -292,19 +223,9 @@ sink_accepted() {
 }
 
 start_sink() {
-	local i
-	"$sink_bin" --status "$tmp/sink.status" >"$tmp/sink.out" \
-	    2>"$tmp/sink.err" &
-	sink_pid=$!
-	started_pids+=("$sink_pid")
-	for ((i = 0; i < 100; i++)); do
-		[ -s "$tmp/sink.out" ] && break
-		kill -0 "$sink_pid" 2>/dev/null ||
-		    die "tcp_sink exited: $(cat "$tmp/sink.err")"
-		sleep 0.05
-	done
-	read -r sink_port <"$tmp/sink.out" || die "tcp_sink printed no port"
-	isnum "$sink_port" || die "tcp_sink printed '$sink_port'"
+	bl_tcp_sink "$tmp/sink.out" "$sink_bin" --status "$tmp/sink.status"
+	sink_pid=$BL_PID
+	sink_port=$BL_PORT
 }
 
 # gen_config N LAYOUT DIR: writes DIR/sonde.conf (and DIR/checks.d/).
@@ -356,7 +277,7 @@ check_config() {
 	local conf=$1
 	if ! "$sonde_bin" -t -c "$conf" >"$tmp/check.out" 2>&1; then
 		head -20 "$tmp/check.out" >&2
-		die "sonde -t rejected the generated config $conf"
+		bl_die "sonde -t rejected the generated config $conf"
 	fi
 }
 
@@ -403,12 +324,11 @@ run_sonde() {
 		gen_config "$n" "$layout" "$dir"
 		check_config "$dir/sonde.conf"
 	}
-	wait_quiet
+	bl_wait_quiet
 	tw0=$(tw_ss)
 	t_start=$(now)
-	"$sonde_bin" -c "$dir/sonde.conf" 2>"$log" >&2 &
-	pid=$!
-	started_pids+=("$pid")
+	bl_spawn "$log" "$sonde_bin" -c "$dir/sonde.conf"
+	pid=$BL_PID
 
 	# Warm-up: one interval (first runs are spread over it).  Bounded.
 	end_at=$(awk -v s="$t_start" -v d="$warmup_ms" \
@@ -420,12 +340,12 @@ run_sonde() {
 		sleep "$w"
 	done
 	if ! kill -0 "$pid" 2>/dev/null; then
-		wait "$pid" && rc=0 || rc=$?
+		bl_reap "$pid" && rc=0 || rc=$?
 		tail -20 "$log" >&2
-		die "sonde exited during warm-up (status $rc); log above"
+		bl_die "sonde exited during warm-up (status $rc); log above"
 	fi
-	c0=$(cpu_ticks "$pid"); ns0=$(cpu_ns "$pid"); a0=$(sink_accepted)
-	t0=$(now); h0=$(host_jiffies)
+	c0=$(bl_ticks "$pid"); ns0=$(bl_cpu_ns "$pid"); a0=$(sink_accepted)
+	t0=$(now); h0=$(bl_host_jiffies)
 
 	# Measured window: sample TIME_WAIT, the host's every second (cheap),
 	# the sink's every 5 s (ss walks every socket).  Bounded.
@@ -443,14 +363,14 @@ run_sonde() {
 		sleep "$w"
 	done
 	if ! kill -0 "$pid" 2>/dev/null; then
-		wait "$pid" && rc=0 || rc=$?
+		bl_reap "$pid" && rc=0 || rc=$?
 		tail -20 "$log" >&2
-		die "sonde exited during the run (status $rc); log above"
+		bl_die "sonde exited during the run (status $rc); log above"
 	fi
-	c1=$(cpu_ticks "$pid"); ns1=$(cpu_ns "$pid"); a1=$(sink_accepted)
-	t1=$(now); h1=$(host_jiffies)
-	hwm=$(status_kb "$pid" VmHWM); rss=$(status_kb "$pid" VmRSS)
-	anon=$(status_kb "$pid" RssAnon)
+	c1=$(bl_ticks "$pid"); ns1=$(bl_cpu_ns "$pid"); a1=$(sink_accepted)
+	t1=$(now); h1=$(bl_host_jiffies)
+	hwm=$(bl_kb "$pid" VmHWM); rss=$(bl_kb "$pid" VmRSS)
+	anon=$(bl_kb "$pid" RssAnon)
 	tw_end=$(tw_ss)
 	[ "$tw_end" -gt "$tw_max" ] && tw_max=$tw_end
 	if [ "$phase" = layout ]; then
@@ -461,9 +381,9 @@ run_sonde() {
 			    -gt "$nrel" ] && break
 			sleep 0.1
 		done
-		[ "$i" -lt 100 ] || say "no reload line in $log after 10 s"
+		[ "$i" -lt 100 ] || bl_say "no reload line in $log after 10 s"
 		sleep 0.5
-		hwm2=$(status_kb "$pid" VmHWM); rss2=$(status_kb "$pid" VmRSS)
+		hwm2=$(bl_kb "$pid" VmHWM); rss2=$(bl_kb "$pid" VmRSS)
 	fi
 
 	kill -TERM "$pid"
@@ -472,16 +392,16 @@ run_sonde() {
 		sleep 0.1
 	done
 	kill -0 "$pid" 2>/dev/null && {
-		say "sonde did not stop within 10 s of SIGTERM; killing it"
+		bl_say "sonde did not stop within 10 s of SIGTERM; killing it"
 		kill -KILL "$pid"
 	}
-	wait "$pid" && rc=0 || rc=$?
+	bl_reap "$pid" && rc=0 || rc=$?
 
 	summary=$(grep -E '(^|[[:space:]])probes=[0-9]' "$log" | tail -1 || true)
-	[ -n "$summary" ] || say "no summary line (probes=...) in $log"
+	[ -n "$summary" ] || bl_say "no summary line (probes=...) in $log"
 
 	line=$(awk -v n="$n" -v layout="$layout" -v rep="$rep" \
-	    -v t0="$t0" -v t1="$t1" -v c0="$c0" -v c1="$c1" -v tck="$clk_tck" \
+	    -v t0="$t0" -v t1="$t1" -v c0="$c0" -v c1="$c1" -v tck="$BL_CLK_TCK" \
 	    -v ns0="$ns0" -v ns1="$ns1" -v a0="$a0" -v a1="$a1" \
 	    -v hwm="$hwm" -v rss="$rss" -v anon="$anon" -v hwm2="$hwm2" \
 	    -v rss2="$rss2" -v phase="$phase" -v tw0="$tw0" -v twmax="$tw_max" \
@@ -511,9 +431,9 @@ run_sonde() {
 	line+=" skipped=$(kv "$summary" '^skipped$')"
 	line+=" waited=$(kv "$summary" '^waited$')"
 	line+=" failed=$(kv "$summary" '^(failed|failures|errors)$')"
-	line+=" $(host_load "$h0" "$h1")"
+	line+=" $(bl_host_load "$h0" "$h1")"
 	printf '%s\n' "$line" >>"$runs"
-	say "  $line"
+	bl_say "  $line"
 }
 
 # run_minloop N REP CLOSE DURATION_S: one tcp_minloop run.
@@ -523,18 +443,16 @@ run_minloop() {
 
 	# Same warm-up share as sonde's runs, at least one second.
 	warm=$(( dur / 4 )); [ "$warm" -ge 1 ] || warm=1
-	wait_quiet
-	tw0=$(tw_ss); h0=$(host_jiffies)
+	bl_wait_quiet
+	tw0=$(tw_ss); h0=$(bl_host_jiffies)
 	# Same names, so the same hash-spread due times as sonde's scheduler,
 	# on the same grid (agent.schedule_grid's default, 50 ms).
-	"$minloop_bin" --port "$sink_port" --checks "$n" \
-	    --interval "$interval_ms" --prefix t --width 5 --grid 50 \
-	    --duration "$dur" \
-	    --warmup "$warm" --close "$how" --sleep "$minloop_sleep" \
-	    --max-in-flight "$max_in_flight" \
-	    --timeout "$timeout_ms" >"$tmp/minloop.out" 2>&1 &
-	pid=$!
-	started_pids+=("$pid")
+	bl_spawn "$tmp/minloop.out" "$minloop_bin" --port "$sink_port" \
+	    --checks "$n" --interval "$interval_ms" --prefix t --width 5 \
+	    --grid 50 --duration "$dur" --warmup "$warm" --close "$how" \
+	    --sleep "$minloop_sleep" --max-in-flight "$max_in_flight" \
+	    --timeout "$timeout_ms"
+	pid=$BL_PID
 	for ((i = 0; i < (dur + 5) * 2; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
 		tw=$(tw_sockstat)
@@ -547,11 +465,16 @@ run_minloop() {
 	done
 	tw=$(tw_ss)
 	[ "$tw" -gt "$tw_max" ] && tw_max=$tw
-	kill -0 "$pid" 2>/dev/null && { say "tcp_minloop overran"; stop_pid "$pid"; }
-	wait "$pid" && rc=0 || rc=$?
+	if kill -0 "$pid" 2>/dev/null; then
+		bl_say "tcp_minloop overran"
+		bl_stop "$pid"
+		rc=1
+	else
+		bl_reap "$pid" && rc=0 || rc=$?
+	fi
 	res=$(grep '^tcp_minloop ' "$tmp/minloop.out" || true)
-	[ -n "$res" ] || die "tcp_minloop failed: $(cat "$tmp/minloop.out")"
-	[ "$rc" = 0 ] || say "tcp_minloop reported errors: $res"
+	[ -n "$res" ] || bl_die "tcp_minloop failed: $(cat "$tmp/minloop.out")"
+	[ "$rc" = 0 ] || bl_say "tcp_minloop reported errors: $res"
 	line="kind=minloop n=$n layout=- rep=$rep close=$how"
 	line+=" probes_s=$(kv "$res" '^probes_per_s$')"
 	line+=" cpu_us_probe=$(kv "$res" '^cpu_us_per_probe$')"
@@ -560,27 +483,9 @@ run_minloop() {
 	line+=" lag_max_ms=$(kv "$res" '^lag_max_ms$')"
 	line+=" errors=$(kv "$res" '^errors$') tw_before=$tw0 tw_max=$tw_max"
 	line+=" tw_host_max=$tw_host"
-	line+=" $(host_load "$h0" "$(host_jiffies)")"
+	line+=" $(bl_host_load "$h0" "$(bl_host_jiffies)")"
 	printf '%s\n' "$line" >>"$runs"
-	say "  $line"
-}
-
-# Waits until the host is quiet (others' busy < 25% of all CPUs over 1 s),
-# at most 10 s per run and --quiet-budget seconds in all: a run measured
-# while a neighbour compiles measures the neighbour.
-quiet_spent=0
-wait_quiet() {
-	local i h0 busy
-	for ((i = 0; i < 10 && quiet_spent < quiet_budget; i++)); do
-		h0=$(host_jiffies)
-		sleep 1
-		busy=$(host_load "$h0" "$(host_jiffies)")
-		busy=${busy#host_busy_pct=}; busy=${busy%% *}
-		[ "$busy" -lt 25 ] && return 0
-		quiet_spent=$((quiet_spent + 1))
-		[ "$i" = 0 ] && say "host busy ${busy}%; waiting for it to calm down"
-	done
-	return 0
+	bl_say "  $line"
 }
 
 # Waits (bounded: 65 s, one TIME_WAIT period) until few of our TIME_WAIT
@@ -591,15 +496,14 @@ drain_tw() {
 	for ((i = 0; i < 65; i++)); do
 		tw=$(tw_ss)
 		[ "$tw" -le 100 ] && return 0
-		[ "$i" = 0 ] && say "waiting for $tw TIME_WAIT sockets to expire"
+		[ "$i" = 0 ] && bl_say "waiting for $tw TIME_WAIT sockets to expire"
 		sleep 1
 	done
-	say "still $(tw_ss) TIME_WAIT sockets; going on"
+	bl_say "still $(tw_ss) TIME_WAIT sockets; going on"
 }
 
 # ---- the bench ------------------------------------------------------------
 
-machine_cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 tw_start=$(tw_sockstat)
 # What was measured: the tree's revision now and the binary itself.
 sonde_rev=$(git -C "$srcdir" describe --always --dirty 2>/dev/null || echo unknown)
@@ -609,7 +513,7 @@ if [ "$minloop_only" = 0 ]; then
 fi
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 start_sink
-say "tcp_sink on 127.0.0.1:$sink_port; interval $interval, duration" \
+bl_say "tcp_sink on 127.0.0.1:$sink_port; interval $interval, duration" \
     "${duration}s (warm-up $interval), repeat $repeat, close $close"
 drain_tw
 
@@ -617,7 +521,7 @@ for n in "${checks_arr[@]}"; do
 	rate=$(awk -v n="$n" -v i="$interval_ms" \
 	    'BEGIN { printf "%.3f", n * 1000 / i }')
 	for ((rep = 1; rep <= repeat; rep++)); do
-		say "N=$n run $rep/$repeat ($rate probes/s)"
+		bl_say "N=$n run $rep/$repeat ($rate probes/s)"
 		# Alternate the order so drift on a noisy host hits both.
 		if [ $(( rep % 2 )) = 1 ]; then
 			[ "$minloop_only" = 1 ] ||
@@ -638,7 +542,7 @@ if [ "$include_cmp" = 1 ] && [ "$minloop_only" = 0 ]; then
 	inc_s=$(( (interval_ms + 999) / 1000 + 5 ))
 	for n in "${checks_arr[@]}"; do
 		for layout in single include; do
-			say "N=$n $layout layout, ${inc_s}s, then SIGHUP"
+			bl_say "N=$n $layout layout, ${inc_s}s, then SIGHUP"
 			run_sonde "$n" "$layout" 1 "$inc_s" layout
 			[ "$close" = rst ] || drain_tw
 		done
@@ -650,7 +554,7 @@ fi
 if [ "$graceful_ref" = 1 ] && [ "$close" = rst ]; then
 	n=${checks_arr[-1]}
 	drain_tw
-	say "N=$n tcp_minloop --close graceful reference"
+	bl_say "N=$n tcp_minloop --close graceful reference"
 	run_minloop "$n" 1 graceful "$minloop_s"
 fi
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -658,30 +562,12 @@ load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 # ---- the report -----------------------------------------------------------
 
 # med FILTER FIELD: "median (min-max)" of FIELD over the runs matching
-# FILTER (an awk condition on the parsed fields f[...]).
+# FILTER (an awk condition on the parsed fields f[...]); counts (TIME_WAIT,
+# errors, host shares) without decimals when they are whole.
 med() {
-	awk -v fld="$2" '
-	{
-		delete f
-		for (i = 1; i <= NF; i++) {
-			p = index($i, "="); f[substr($i, 1, p - 1)] = substr($i, p + 1)
-		}
-		if (!('"$1"')) next
-		if (f[fld] == "") next
-		v[++k] = f[fld] + 0
-		if (v[k] != int(v[k]) || fld !~ /^(tw_|errors|host_)/) frac = 1
-	}
-	END {
-		if (k == 0) { print "n/a"; exit }
-		for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++)
-			if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
-		m = k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
-		fmt = m >= 100 || !frac ? "%.0f" : m >= 10 ? "%.1f" : "%.2f"
-		s = sprintf(fmt, m)
-		if (k > 1)
-			s = s sprintf(" (" fmt "–" fmt ")", v[1], v[k])
-		print s
-	}' "$runs"
+	local whole=
+	[[ $2 =~ ^(tw_|errors|host_) ]] && whole=int
+	bl_med "$runs" "$1" "$2" "$whole"
 }
 
 # Per-rep ratio sonde / minloop (runs of one rep are adjacent in time).
@@ -710,16 +596,12 @@ ratio_stat() {
 	}' "$runs"
 }
 
-first() { printf '%s\n' "${1%% *}"; }
-
 report() {
 	local n S M
 	printf '# sonde TCP benchmark, %s\n\n' "$(date '+%Y-%m-%d %H:%M:%S %Z')"
 	printf 'Command: `%s`  \n' "$cmdline"
-	printf 'Machine: %s CPUs, %s, Linux %s, %s MB RAM; load %s at start, %s at end  \n' \
-	    "$ncpu" "$machine_cpu" "$(uname -r)" \
-	    "$(awk '/^MemTotal/ { printf "%d", $2 / 1024 }' /proc/meminfo)" \
-	    "$load_start" "$load_end"
+	printf 'Machine: %s; load %s at start, %s at end  \n' \
+	    "$(bl_machine)" "$load_start" "$load_end"
 	printf 'sonde: %s; CFLAGS %s  \n' "$sonde_rev" \
 	    "$(awk -F' = ' '$1 == "CFLAGS" { print $2 }' "$builddir/Makefile" 2>/dev/null)"
 	printf 'Kernel: ip_local_port_range %s, tcp_tw_reuse %s, somaxconn %s; %s TIME_WAIT sockets on the host at start  \n' \
@@ -728,7 +610,7 @@ report() {
 	    "$(cat /proc/sys/net/core/somaxconn)" "$tw_start"
 	printf 'Settings: interval %s, timeout %s, max_in_flight %s, close %s;' \
 	    "$interval" "$timeout" "$max_in_flight" "$close"
-	printf ' waited %s s for a quiet host;' "$quiet_spent"
+	printf ' waited %s s for a quiet host;' "$BL_QUIET_SPENT"
 	printf ' sonde %s s per run (first interval is warm-up), tcp_minloop %s s; %s run(s) per N\n\n' \
 	    "$duration" "$minloop_s" "$repeat"
 	printf 'Figures are medians, with (min–max) over the runs. CPU is user+sys of the\n'
@@ -818,10 +700,10 @@ report() {
 targets() {
 	local n=${checks_arr[-1]} S p99 ratio hwm pps want
 	S="f[\"phase\"] == \"main\" && f[\"n\"] == $n"
-	p99=$(first "$(med "$S" lag_p99_ms)")
-	hwm=$(first "$(med "$S" hwm_mb)")
-	pps=$(first "$(med "$S" probes_s)")
-	ratio=$(first "$(ratio_stat "$n")"); ratio=${ratio%x}
+	p99=$(bl_first "$(med "$S" lag_p99_ms)")
+	hwm=$(bl_first "$(med "$S" hwm_mb)")
+	pps=$(bl_first "$(med "$S" probes_s)")
+	ratio=$(bl_first "$(ratio_stat "$n")"); ratio=${ratio%x}
 	want=$(awk -v n="$n" -v i="$interval_ms" 'BEGIN { printf "%.0f", n * 1000 / i }')
 	verdict() { awk -v v="$1" -v op="$2" -v lim="$3" 'BEGIN {
 		if (v == "n/a" || v == "" || lim == "n/a") { print "n/a"; exit }
@@ -844,6 +726,6 @@ fi
 report >"$tmp/report.md"
 cp "$tmp/report.md" "$out"
 cat "$tmp/report.md"
-say "results written to $out"
-stop_pid "$sink_pid"
-say "$(tail -1 "$tmp/sink.out")"
+bl_say "results written to $out"
+bl_stop "$sink_pid"
+bl_say "$(tail -1 "$tmp/sink.out")"

@@ -112,9 +112,7 @@ struct dns_chan {
 	int64_t			 last_used;
 	bool			 busy;		/* inside ares_process_fd */
 	struct loop_timer	 timer;
-	int			*fds;
-	size_t			 nfds;
-	size_t			 fdcap;
+	struct resolver_fds	 fds;		/* sockets watched for c-ares */
 	struct dns_run		*sending;	/* inside ares_send() */
 	struct dns_datagram	 ring[DNS_RING];
 	unsigned		 ringpos;
@@ -204,31 +202,8 @@ static void
 dns_chan_sock_state(void *data, ares_socket_t fd, int readable, int writable)
 {
 	struct dns_chan	*ch = data;
-	unsigned	 events = (readable ? LOOP_READ : 0) |
-			    (writable ? LOOP_WRITE : 0);
-	size_t		 i;
 
-	for (i = 0; i < ch->nfds && ch->fds[i] != fd; i++)
-		continue;
-	if (i < ch->nfds) {
-		if (events == 0) {
-			loop_fd_del(ch->loop, fd);
-			ch->fds[i] = ch->fds[--ch->nfds];
-		} else if (loop_fd_mod(ch->loop, fd, events) == -1)
-			log_warn("probe/dns", "watch DNS socket %d", fd);
-		return;
-	}
-	if (events == 0)
-		return;
-	if (loop_fd_add(ch->loop, fd, events, dns_chan_fd_event, ch) == -1) {
-		log_warn("probe/dns", "watch DNS socket %d", fd);
-		return;
-	}
-	if (ch->nfds == ch->fdcap) {
-		ch->fdcap = ch->fdcap == 0 ? 2 : ch->fdcap * 2;
-		ch->fds = xreallocarray(ch->fds, ch->fdcap, sizeof(*ch->fds));
-	}
-	ch->fds[ch->nfds++] = fd;
+	resolver_fds_update(&ch->fds, fd, readable, writable);
 }
 
 /* Re-arms the c-ares timer; after every call into c-ares. */
@@ -315,10 +290,8 @@ dns_chan_free(struct dns_chan *ch)
 	/* Pending callbacks run now with ARES_EDESTRUCTION: detached runs. */
 	if (ch->channel != NULL)
 		ares_destroy(ch->channel);
-	while (ch->nfds > 0)
-		loop_fd_del(ch->loop, ch->fds[--ch->nfds]);
+	resolver_fds_clear(&ch->fds);
 	loop_timer_cancel(ch->loop, &ch->timer);
-	free(ch->fds);
 	free(ch->servers);
 	free(ch);
 }
@@ -421,6 +394,10 @@ dns_chan_get(struct probe_run *run, const char *servers, bool tcp,
 			return ch;
 	ch = xcalloc(1, sizeof(*ch));
 	ch->loop = run->loop;
+	ch->fds.loop = run->loop;
+	ch->fds.cb = dns_chan_fd_event;
+	ch->fds.arg = ch;
+	ch->fds.token = "probe/dns";
 	ch->owner = run->resolver;
 	ch->servers = xstrdup(servers);
 	ch->tcp = tcp;

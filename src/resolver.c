@@ -86,9 +86,7 @@ struct resolver {
 	struct resolver_queue	 ready;
 	size_t			 nready;
 	size_t			 nares;		/* lookups inside c-ares */
-	int			*fds;		/* sockets watched for c-ares */
-	size_t			 nfds;
-	size_t			 fdcap;
+	struct resolver_fds	 fds;		/* sockets watched for c-ares */
 	struct {
 		void	(*cb)(void *);
 		void	*arg;
@@ -315,7 +313,7 @@ resolver_dequeue(struct resolver *r, struct resolver_query *q)
 static void
 resolver_destroy(struct resolver *r)
 {
-	free(r->fds);
+	resolver_fds_clear(&r->fds);
 	free(r);
 }
 
@@ -444,47 +442,54 @@ resolver_fd_event(struct loop *loop, int fd, unsigned events, void *arg)
 	ares_process_fd(r->channel, rfd, wfd);
 }
 
-static void
-resolver_fd_forget(struct resolver *r, size_t i)
+void
+resolver_fds_update(struct resolver_fds *f, int fd, int readable, int writable)
 {
-	loop_fd_del(r->loop, r->fds[i]);
-	r->fds[i] = r->fds[--r->nfds];
+	unsigned	events = (readable ? LOOP_READ : 0) |
+			    (writable ? LOOP_WRITE : 0);
+	size_t		i;
+
+	for (i = 0; i < f->nfds && f->fds[i] != fd; i++)
+		continue;
+	if (i < f->nfds) {
+		if (events == 0) {
+			loop_fd_del(f->loop, fd);
+			f->fds[i] = f->fds[--f->nfds];
+		} else if (loop_fd_mod(f->loop, fd, events) == -1)
+			log_warn(f->token, "watch DNS socket %d", fd);
+		return;
+	}
+	if (events == 0)
+		return;
+	if (loop_fd_add(f->loop, fd, events, f->cb, f->arg) == -1) {
+		/* Its queries then end in a c-ares timeout. */
+		log_warn(f->token, "watch DNS socket %d", fd);
+		return;
+	}
+	if (f->nfds == f->fdcap) {
+		f->fdcap = f->fdcap == 0 ? 4 : f->fdcap * 2;
+		f->fds = xreallocarray(f->fds, f->fdcap, sizeof(*f->fds));
+	}
+	f->fds[f->nfds++] = fd;
 }
 
-/* (1,0) watch reads, (1,1) TCP connect or queued write, (0,0) closing. */
+void
+resolver_fds_clear(struct resolver_fds *f)
+{
+	while (f->nfds > 0)
+		loop_fd_del(f->loop, f->fds[--f->nfds]);
+	free(f->fds);
+	f->fds = NULL;
+	f->fdcap = 0;
+}
+
 static void
 resolver_sock_state(void *data, ares_socket_t fd, int readable,
     int writable)
 {
 	struct resolver	*r = data;
-	unsigned	 events = 0;
-	size_t		 i;
 
-	if (readable)
-		events |= LOOP_READ;
-	if (writable)
-		events |= LOOP_WRITE;
-	for (i = 0; i < r->nfds && r->fds[i] != fd; i++)
-		continue;
-	if (i < r->nfds) {
-		if (events == 0)
-			resolver_fd_forget(r, i);
-		else if (loop_fd_mod(r->loop, fd, events) == -1)
-			log_warn("resolver", "watch DNS socket %d", fd);
-		return;
-	}
-	if (events == 0)
-		return;
-	if (loop_fd_add(r->loop, fd, events, resolver_fd_event, r) == -1) {
-		/* Its queries then end in a c-ares timeout. */
-		log_warn("resolver", "watch DNS socket %d", fd);
-		return;
-	}
-	if (r->nfds == r->fdcap) {
-		r->fdcap = r->fdcap == 0 ? 4 : r->fdcap * 2;
-		r->fds = xreallocarray(r->fds, r->fdcap, sizeof(*r->fds));
-	}
-	r->fds[r->nfds++] = fd;
+	resolver_fds_update(&r->fds, fd, readable, writable);
 }
 
 static void
@@ -573,6 +578,10 @@ resolver_new_tuned(struct loop *loop, const char *servers, int timeout_ms,
 
 	r = xcalloc(1, sizeof(*r));
 	r->loop = loop;
+	r->fds.loop = loop;
+	r->fds.cb = resolver_fd_event;
+	r->fds.arg = r;
+	r->fds.token = "resolver";
 	TAILQ_INIT(&r->ready);
 	loop_timer_init(&r->ares_timer, resolver_ares_timeout, r);
 	loop_timer_init(&r->deliver_timer, resolver_deliver, r);
@@ -615,8 +624,7 @@ resolver_free(struct resolver *r)
 		resolver_dequeue(r, q);
 		free(q);
 	}
-	while (r->nfds > 0)
-		resolver_fd_forget(r, r->nfds - 1);
+	resolver_fds_clear(&r->fds);
 	loop_timer_cancel(r->loop, &r->ares_timer);
 	loop_timer_cancel(r->loop, &r->deliver_timer);
 	loop_prepare_del(r->loop, resolver_prepare, r);

@@ -50,6 +50,22 @@ struct resolver_answer {
 typedef void (*resolver_cb)(const struct resolver_answer *ans, void *arg);
 
 /*
+ * The sockets a c-ares channel asks the loop to watch, kept by its
+ * sock_state_cb: the resolver's channel and the dns kind's own ones.  The
+ * owner sets loop, cb (a loop fd callback: c-ares' sockets are ready),
+ * arg and token (the log subsystem); the rest starts zeroed.
+ */
+struct resolver_fds {
+	struct loop	*loop;
+	void		(*cb)(struct loop *, int, unsigned, void *);
+	void		*arg;
+	const char	*token;
+	int		*fds;
+	size_t		 nfds;
+	size_t		 fdcap;
+};
+
+/*
  * Returns a new resolver on loop.  servers is NULL for the system
  * configuration, or "ip[:port],..." (tests, a check's server).  Returns
  * NULL with the reason in err.
@@ -78,6 +94,15 @@ struct resolver_query *resolver_lookup(struct resolver *r, const char *host,
 		    int family, resolver_cb cb, void *arg);
 /* Detaches q: its callback will not run.  NULL is a no-op. */
 void		 resolver_cancel(struct resolver_query *q);
+/*
+ * Follows c-ares' sock_state_cb for fd: (1,0) watch reads, (1,1) a TCP
+ * connect or a queued write, (0,0) c-ares is closing it.  A socket the
+ * loop refuses is logged; its queries then end in c-ares' timeout.
+ */
+void		 resolver_fds_update(struct resolver_fds *f, int fd,
+		    int readable, int writable);
+/* Stops watching every socket and frees the table; f can be reused. */
+void		 resolver_fds_clear(struct resolver_fds *f);
 /*
  * Calls cb(arg) first thing in resolver_free(), once: for state other
  * modules keep per resolver and loop (the dns check's c-ares channels).
