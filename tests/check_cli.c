@@ -475,11 +475,14 @@ cli_curl_setup_us(void)
 		ck_assert_int_eq(pipe(fds), 0);
 		if ((pid = fork()) == 0) {
 			struct loop	*loop = loop_new();
+			struct curlmux	*cm;
 
 			us = cli_mono_us();
-			if (curlmux_new(loop, err, sizeof(err)) == NULL)
+			if ((cm = curlmux_new(loop, err, sizeof(err))) == NULL)
 				_exit(1);
 			us = cli_mono_us() - us;
+			curlmux_free(cm);	/* valgrind checks children */
+			loop_free(loop);
 			_exit(write(fds[1], &us, sizeof(us)) == sizeof(us) ?
 			    0 : 1);
 		}
@@ -542,9 +545,14 @@ START_TEST(test_cli_once_http_duration_excludes_curl_setup)
 		free(err);
 	}
 	recsrv_stop(&srv);
-	ck_assert_msg(best < setup / 2, "duration exceeds the phases by %lld "
-	    "us at least; setting curl up costs %lld us: is it timed?",
-	    (long long)best, (long long)setup);
+	/*
+	 * Under valgrind a ratio of two timings says nothing: its slowdown
+	 * differs from one stretch of code to the next.
+	 */
+	if (testutil_timescale() == 1)
+		ck_assert_msg(best < setup / 2, "duration exceeds the phases "
+		    "by %lld us at least; setting curl up costs %lld us: is it "
+		    "timed?", (long long)best, (long long)setup);
 	free(conf);
 }
 END_TEST
