@@ -56,7 +56,8 @@ conf() {
 		echo "agent: { name = \"stall\"; state_dir = \"$2\";" \
 		    "max_in_flight = 1024; digest_window = \"0s\"; };"
 		echo 'defaults: { interval = "1s"; timeout = "300ms"; };'
-		echo "channels = { slack = { webhook_url_file = \"$T/slack.url\"; }; };"
+		echo "channels = { slack = {" \
+		    "webhook_url_file = \"$T/slack.url\"; }; };"
 		echo 'checks = ('
 		for i in $(seq "$N"); do
 			[ "$i" -gt 1 ] && echo ','

@@ -349,8 +349,9 @@ diskq_write(struct diskq *q, const char *dir, const char *name, char *txt,
 	j = diskq_job_new(DISKQ_WRITE, dir, name, cb, arg, tag);
 	j->txt = txt;
 	pthread_mutex_lock(&q->mu);
+	/* The wait counted is the older one's: it was queued first. */
 	if (coalesce && (old = diskq_unqueue(q, dir, name)) != NULL)
-		j->queued = old->queued;	/* the wait is the older one's */
+		j->queued = old->queued;
 	diskq_append(&q->pending, j);
 	pthread_cond_signal(&q->work);
 	pthread_mutex_unlock(&q->mu);
