@@ -5,7 +5,7 @@
 #
 #   bench/diskstall.sh SONDE [SONDE_B]      e.g. build-old/sonde build/sonde
 #
-# Environment: N (failing checks, default 400), RUNS (default 3; medians
+# Environment: N (failing checks, default 1500), RUNS (default 3; medians
 # with min-max), SECS (run length, default 12), STATE_PARENT (where the
 # state_dirs go, default $TMPDIR or /tmp: put it on the disk state_dir
 # uses; tmpfs makes fsync free).
@@ -25,7 +25,7 @@ set -euo pipefail
 
 [ $# -ge 1 ] || { echo "usage: bench/diskstall.sh SONDE [SONDE_B]" >&2
 	exit 2; }
-N=${N:-400}
+N=${N:-1500}
 RUNS=${RUNS:-3}
 SECS=${SECS:-12}
 T=$(mktemp -d "${STATE_PARENT:-${TMPDIR:-/tmp}}/sonde-diskstall.XXXXXX")
