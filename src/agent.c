@@ -40,6 +40,7 @@
 #include "alert.h"
 #include "channel.h"
 #include "config.h"
+#include "diskq.h"
 #include "expo.h"
 #include "history.h"
 #include "log.h"
@@ -85,6 +86,12 @@ struct agent {
 	struct alerts			*alerts;
 	struct loop_timer		 tick;		/* alerts_tick, 1 s */
 	char				 save_err[256]; /* last one logged */
+	struct diskq			*dq;	/* NULL: write in place */
+	int				 saves;	/* of alerts.json, queued */
+	int				 barriers;	/* queued */
+	bool				 save_retry;	/* the last failed */
+	bool				 slo_retry;
+	bool				 stopping;	/* no more sends */
 	struct slo_table		*slo;
 	struct outbox			*outbox;	/* NULL: log only */
 	struct notify_sink		 sink;
@@ -413,15 +420,11 @@ agent_states_rebuild(struct agent_states *t, const struct config *old,
 
 /* ---- alerts (daemon) ----------------------------------------------------- */
 
-/* Saves the alert state when it changed; logs a failure once per cause. */
+/* Logs a failed save of the alert state once per cause; "" is success. */
 static void
-agent_save(struct agent *a, bool force)
+agent_save_outcome(struct agent *a, const char *err)
 {
-	char	err[256];
-
-	if (!force && !alerts_dirty(a->alerts))
-		return;
-	if (alerts_save(a->alerts, err, sizeof(err)) == 0) {
+	if (err[0] == '\0') {
 		if (a->save_err[0] != '\0')
 			log_info("state", "alert state saved again in %s",
 			    a->cfg->agent.state_dir);
@@ -433,6 +436,64 @@ agent_save(struct agent *a, bool force)
 		    "still work; a restart would start them all ok; set "
 		    "agent.state_dir to a writable directory)", err);
 	snprintf(a->save_err, sizeof(a->save_err), "%s", err);
+}
+
+/*
+ * alerts.json is durable (or failed): the records spooled up to tag, whose
+ * being told it says, may go.  On failure they go too, as they would
+ * without a state_dir: alerts still work.
+ */
+static void
+agent_saved(void *arg, uint64_t tag, const struct diskq_done *d)
+{
+	struct agent	*a = arg;
+
+	a->saves--;
+	a->save_retry = d->rc != 0;
+	agent_save_outcome(a, d->rc != 0 ? d->err : "");
+	if (a->outbox != NULL && !a->stopping)
+		outbox_release_upto(a->outbox, tag);
+}
+
+/* A barrier: every record up to tag is on disk, and no save was due. */
+static void
+agent_barrier_done(void *arg, uint64_t tag, const struct diskq_done *d)
+{
+	struct agent	*a = arg;
+
+	(void)d;
+	a->barriers--;
+	if (a->outbox != NULL && !a->stopping)
+		outbox_release_upto(a->outbox, tag);
+}
+
+/*
+ * Saves the alert state when it changed: queued on the diskq (after every
+ * record it speaks of), or in place without one.
+ */
+static void
+agent_save(struct agent *a, bool force)
+{
+	char	err[256], *txt;
+
+	if (!force && !alerts_dirty(a->alerts) && !a->save_retry)
+		return;
+	if (a->dq == NULL) {
+		err[0] = '\0';
+		if (alerts_save(a->alerts, err, sizeof(err)) == 0)
+			err[0] = '\0';
+		agent_save_outcome(a, err);
+		return;
+	}
+	if ((txt = alerts_encode(a->alerts)) == NULL) {
+		agent_save_outcome(a, "cannot encode the alert state");
+		return;
+	}
+	a->save_retry = false;
+	if (diskq_write(a->dq, a->cfg->agent.state_dir, STATE_FILE, txt, true,
+	    agent_saved, a, a->outbox != NULL ? outbox_last_seq(a->outbox) :
+	    0) == 0)
+		a->saves++;
 }
 
 /* A torn or foreign state file is reported and ignored: a clean start. */
@@ -456,19 +517,12 @@ agent_restore(struct agent *a)
 		    a->alerts);
 }
 
-/* Saves the SLO counts when due (or forced); logs a failure once. */
+/* Logs a failed save of the SLO counts once per cause; "" is success. */
 static void
-agent_slo_save(struct agent *a, bool force)
+agent_slo_outcome(struct agent *a, const char *err)
 {
-	char	err[256];
-
-	if (slo_table_count(a->slo) == 0 || (!force &&
-	    (!slo_table_dirty(a->slo) ||
-	    loop_now(a->loop) - a->slo_saved < AGENT_SLO_SAVE_US)))
-		return;
-	a->slo_saved = loop_now(a->loop);
-	if (slo_table_save(a->slo, a->cfg->agent.state_dir, loop_wallclock(),
-	    err, sizeof(err)) == 0) {
+	a->slo_retry = err[0] != '\0';
+	if (err[0] == '\0') {
 		a->slo_err[0] = '\0';
 		return;
 	}
@@ -477,6 +531,40 @@ agent_slo_save(struct agent *a, bool force)
 		    "would lose the error budget; set agent.state_dir to a "
 		    "writable directory)", err);
 	snprintf(a->slo_err, sizeof(a->slo_err), "%s", err);
+}
+
+static void
+agent_slo_saved(void *arg, uint64_t tag, const struct diskq_done *d)
+{
+	(void)tag;
+	agent_slo_outcome(arg, d->rc != 0 ? d->err : "");
+}
+
+/* Saves the SLO counts when due (or forced), through the diskq if any. */
+static void
+agent_slo_save(struct agent *a, bool force)
+{
+	char	err[256], *txt;
+
+	if (slo_table_count(a->slo) == 0 || (!force &&
+	    ((!slo_table_dirty(a->slo) && !a->slo_retry) ||
+	    loop_now(a->loop) - a->slo_saved < AGENT_SLO_SAVE_US)))
+		return;
+	a->slo_saved = loop_now(a->loop);
+	if (a->dq == NULL) {
+		err[0] = '\0';
+		if (slo_table_save(a->slo, a->cfg->agent.state_dir,
+		    loop_wallclock(), err, sizeof(err)) == 0)
+			err[0] = '\0';
+		agent_slo_outcome(a, err);
+		return;
+	}
+	if ((txt = slo_table_encode(a->slo, loop_wallclock())) == NULL) {
+		agent_slo_outcome(a, "cannot encode the SLO counts");
+		return;
+	}
+	diskq_write(a->dq, a->cfg->agent.state_dir, SLO_FILE, txt, true,
+	    agent_slo_saved, a, 0);
 }
 
 /* The saved counts come back; the time the agent was down is unknown. */
@@ -509,12 +597,22 @@ agent_tick(struct loop *loop, struct loop_timer *timer, void *arg)
 	alerts_tick(a->alerts, loop_wallclock());
 	agent_save(a, false);
 	/*
-	 * What was spooled since the last tick goes out now that the state
+	 * What was spooled since the last tick goes out once the state
 	 * saying it was told is on disk (outbox_hold_new): a kill -9 can no
 	 * longer leave a delivered firing behind a state that fires again.
+	 * With the diskq, agent_saved() releases them; with no save due, a
+	 * barrier does (the records' own writes are before it).  While a
+	 * save is queued, its completion will: a barrier now could overtake
+	 * a newer save that replaces it.
 	 */
-	if (a->outbox != NULL)
+	if (a->outbox != NULL && a->dq == NULL)
 		outbox_release(a->outbox);
+	else if (a->outbox != NULL && a->saves == 0 && a->barriers == 0 &&
+	    outbox_holding(a->outbox)) {
+		a->barriers++;
+		diskq_barrier(a->dq, agent_barrier_done, a,
+		    outbox_last_seq(a->outbox));
+	}
 	agent_slo_save(a, false);
 	loop_timer_after(loop, timer, AGENT_TICK_US);
 }
@@ -657,6 +755,7 @@ agent_view(void *arg, struct expo_view *v)
 	v->alerts_src = a;
 	v->slo = a->slo;
 	v->outbox = a->outbox;
+	v->diskq = a->dq;
 }
 
 /* Tells systemd state (sd_notify); logs a failure once per kind. */
@@ -847,6 +946,7 @@ agent_outbox_start(struct agent *a)
 	}
 	a->sink.send = outbox_sink_send;
 	a->sink.arg = a->outbox;
+	outbox_set_diskq(a->outbox, a->dq);
 	/* Sent once the state that told them is saved: agent_tick(). */
 	outbox_hold_new(a->outbox, true);
 	outbox_set_config(a->outbox, a->cfg);
@@ -879,6 +979,10 @@ agent_start(struct agent *a)
 	if (agent_ops_start(a) == -1)
 		return -1;
 	agent_states_rebuild(&a->states, NULL, a->cfg);
+	/* After the drop to agent.user: the writer is that user too. */
+	if ((a->dq = diskq_new(a->loop, err, sizeof(err))) == NULL)
+		log_warnx("state", "%s: state and outbox files are written on "
+		    "the loop instead", err);
 	agent_outbox_start(a);
 	a->alerts = alerts_new(a->outbox != NULL ? &a->sink : &notify_log_sink);
 	a->slo = slo_table_new();
@@ -956,6 +1060,14 @@ agent_run(const struct agent_options *opt)
 			rc = 0;
 		agent_save(&a, true);
 		agent_slo_save(&a, true);
+		/*
+		 * Every durable write lands before the exit (SIGTERM); what
+		 * was held stays on disk for the next start, unsent, as a
+		 * send begun now would never be seen through.
+		 */
+		a.stopping = true;
+		if (a.dq != NULL)
+			diskq_flush(a.dq);
 		agent_log_summary(&a);
 	}
 	metrics_free(a.metrics);
@@ -966,6 +1078,7 @@ agent_run(const struct agent_options *opt)
 		loop_timer_cancel(a.loop, &a.tick);
 	alerts_free(a.alerts);
 	outbox_free(a.outbox);
+	diskq_free(a.dq);
 	slo_table_free(a.slo);
 	curlmux_shared_free();
 	history_free(a.history);

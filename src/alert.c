@@ -1034,15 +1034,13 @@ alerts_set_config(struct alerts *a, const struct config *cfg, int64_t now)
 	free(prev.first);
 }
 
-int
-alerts_save(struct alerts *a, char *err, size_t errlen)
+char *
+alerts_encode(struct alerts *a)
 {
 	struct state_alert	*v;
 	size_t			 i, n, want;
-	int			 rc;
+	char			*txt;
 
-	if (a->cfg == NULL)
-		return 0;
 	/*
 	 * Only alerts with something to remember: an ok alert that nobody was
 	 * told about restarts as well from scratch (its window aside), and
@@ -1063,11 +1061,29 @@ alerts_save(struct alerts *a, char *err, size_t errlen)
 		v[n].st = a->v[i].st;
 		v[n++].told = a->v[i].told;
 	}
-	rc = state_save(a->cfg->agent.state_dir, a->cfg->agent.name, v, n,
-	    err, errlen);
+	txt = state_encode(a->cfg->agent.name, v, n);
 	free(v);
-	if (rc == 0)
+	if (txt != NULL)
 		a->dirty = false;
+	return txt;
+}
+
+int
+alerts_save(struct alerts *a, char *err, size_t errlen)
+{
+	char	*txt;
+	int	 rc;
+
+	if (a->cfg == NULL)
+		return 0;
+	if ((txt = alerts_encode(a)) == NULL) {
+		snprintf(err, errlen, "cannot encode the alert state");
+		return -1;
+	}
+	if ((rc = state_write_atomic(a->cfg->agent.state_dir, STATE_FILE, txt,
+	    err, errlen)) == -1)
+		a->dirty = true;
+	free(txt);
 	return rc;
 }
 

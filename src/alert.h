@@ -106,6 +106,12 @@ bool		 alerts_dirty(const struct alerts *a);
  */
 int		 alerts_save(struct alerts *a, char *err, size_t errlen);
 /*
+ * Returns the text alerts_save() would write (new, caller frees; it is
+ * then no longer dirty), for a writer off the loop; NULL when it cannot
+ * be encoded.  Needs an installed config.
+ */
+char		*alerts_encode(struct alerts *a);
+/*
  * Restores saved state (borrowed) into the alerts with the same identity;
  * saved alerts the config no longer has are logged and dropped.
  */

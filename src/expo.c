@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "config.h"
 #include "expo.h"
+#include "diskq.h"
 #include "hist.h"
 #include "history.h"
 #include "outbox.h"
@@ -326,6 +327,38 @@ expo_outbox(struct buf *b, const struct expo_view *v)
 	}
 }
 
+/* The durable writes (diskq): how far the disk is behind the loop. */
+static void
+expo_diskq(struct buf *b, const struct expo_view *v)
+{
+	static const double	q[] = { 0.5, 0.99 };
+	struct diskq_stats	st;
+	size_t			i;
+
+	if (v->diskq == NULL)
+		return;
+	diskq_get_stats(v->diskq, &st);
+	expo_family(b, "sonde_disk_queue_jobs", "gauge", "State and outbox "
+	    "file writes queued or being written by the writer thread");
+	buf_printf(b, "sonde_disk_queue_jobs %zu\n", st.depth);
+	expo_family(b, "sonde_disk_write_seconds", "summary", "Time from "
+	    "queueing a state or outbox file to having it durable on disk");
+	for (i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		buf_printf(b, "sonde_disk_write_seconds{quantile=\"%g\"} ",
+		    q[i]);
+		expo_value(b, (double)hist_quantile(&st.lat, q[i]) / 1e6);
+		buf_puts(b, "\n");
+	}
+	buf_puts(b, "sonde_disk_write_seconds_sum ");
+	expo_value(b, (double)st.lat.sum / 1e6);
+	buf_printf(b, "\nsonde_disk_write_seconds_count %llu\n",
+	    (unsigned long long)st.lat.count);
+	expo_family(b, "sonde_disk_write_failures_total", "counter", "State "
+	    "and outbox file writes that failed (each one is logged)");
+	buf_printf(b, "sonde_disk_write_failures_total %llu\n",
+	    (unsigned long long)st.failed);
+}
+
 static void
 expo_agent(struct buf *b, const struct expo_view *v)
 {
@@ -336,6 +369,7 @@ expo_agent(struct buf *b, const struct expo_view *v)
 	if (v->alerts != NULL)
 		v->alerts(v->alerts_src, expo_alert_sample, b);
 	expo_outbox(b, v);
+	expo_diskq(b, v);
 	expo_lag(b, st);
 	expo_family(b, "sonde_probes_in_flight", "gauge",
 	    "Probes running now");

@@ -34,6 +34,7 @@ typedef void (*expo_alert_cb)(const struct expo_alert *alert, void *arg);
 typedef void (*expo_alerts_fn)(void *src, expo_alert_cb cb, void *arg);
 
 struct outbox;
+struct diskq;
 struct slo_table;
 
 /* A read-only snapshot of the agent; every pointer borrowed for the call. */
@@ -51,6 +52,7 @@ struct expo_view {
 	void				*alerts_src;
 	const struct slo_table		*slo;		/* NULL: none */
 	const struct outbox		*outbox;	/* NULL: log only */
+	const struct diskq		*diskq;		/* NULL: none */
 };
 
 /* The text format: Content-Type of expo_metrics() and expo_probe(). */

@@ -30,6 +30,7 @@
 
 #include "channel.h"
 #include "config.h"
+#include "diskq.h"
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
@@ -39,6 +40,7 @@
 #include "xmalloc.h"
 
 struct obrec {
+	struct outbox		*ob;
 	uint64_t		 seq;
 	char			 channel[NOTIFY_NAME_MAX];
 	int64_t			 created;	/* wall µs */
@@ -48,6 +50,8 @@ struct obrec {
 	bool			 on_disk;
 	bool			 restored;	/* found at startup */
 	bool			 held;		/* until outbox_release() */
+	bool			 writing;	/* queued on the diskq */
+	bool			 dead;		/* removed while writing */
 	struct obrec		*prev, *next;
 };
 
@@ -89,6 +93,8 @@ struct outbox {
 	uint64_t		 next_seq;
 	struct outbox_stats	 st;
 	bool			 hold_new;	/* outbox_hold_new() */
+	struct diskq		*dq;		/* NULL: write in place */
+	bool			 closing;	/* outbox_free(): no sends */
 };
 
 #define OUTBOX_CHANS	64	/* 31 configured + names found on disk */
@@ -360,6 +366,15 @@ ob_remove(struct outbox *ob, struct obrec *r, bool keep)
 	ob->st.pending--;
 	ob->st.bytes -= r->bytes;
 	ob_name(r, name, sizeof(name));
+	if (ob->dq != NULL && (r->on_disk || r->writing) && !keep) {
+		/* After its own write, by FIFO order; no fsync needed. */
+		diskq_unlink(ob->dq, ob->dir, name, NULL, NULL, 0);
+		r->on_disk = false;
+	}
+	if (r->writing) {
+		r->dead = true;		/* ob_written() frees it */
+		return;
+	}
 	path = xasprintf("%s/%s", ob->dir, name);
 	if (r->on_disk && keep) {
 		to = xasprintf("%s/rejected", ob->dir);
@@ -509,8 +524,10 @@ ob_kick(struct obchan *c)
 	struct obrec			*r;
 	char				 note[128], err[256];
 
+	/* A record is sent only once durable (or known not to be). */
 	if (c->inflight != NULL || loop_timer_armed(&c->retry) ||
-	    (r = ob_first(ob, c->name)) == NULL || r->held || ob->cfg == NULL)
+	    (r = ob_first(ob, c->name)) == NULL || r->held || r->writing ||
+	    ob->cfg == NULL || ob->closing)
 		return;
 	if ((conf = channel_find(ob->cfg, c->name)) == NULL) {
 		if (!c->warned)
@@ -606,6 +623,43 @@ ob_make_room(struct outbox *ob, size_t bytes)
 
 /* ---- put, load ----------------------------------------------------------- */
 
+/* The kept-in-memory warning, from here or from outbox_sink_send(). */
+static void
+ob_warn_not_durable(const struct notify_item *it, const char *channel,
+    const char *err)
+{
+	log_warnx("outbox", "the %s of %s/%s for channel \"%s\" is kept in "
+	    "memory only: %s (a restart now would lose it)",
+	    notify_kind_str(it->kind), it->rule, it->check, channel, err);
+}
+
+/*
+ * A record's write is done (diskq, on the loop): it may now be sent.  A
+ * failed one is sent anyway, from memory, and counted as not durable.
+ */
+static void
+ob_written(void *arg, uint64_t tag, const struct diskq_done *d)
+{
+	struct obrec	*r = arg;
+	struct outbox	*ob = r->ob;
+	struct obchan	*c;
+
+	(void)tag;
+	r->writing = false;
+	if (r->dead) {
+		free(r->items);
+		free(r);
+		return;
+	}
+	if (d->rc != 0) {
+		ob->st.not_durable++;
+		ob_warn_not_durable(&r->items[0], r->channel, d->err);
+	} else
+		r->on_disk = true;
+	if ((c = ob_chan(ob, r->channel)) != NULL)
+		ob_kick(c);
+}
+
 static int
 ob_enqueue(struct outbox *ob, const char *channel,
     const struct notify_item *items, size_t n, bool durable, char *err,
@@ -617,6 +671,7 @@ ob_enqueue(struct outbox *ob, const char *channel,
 	int		 rc = 0;
 
 	r = xcalloc(1, sizeof(*r));
+	r->ob = ob;
 	r->seq = ob->next_seq++;
 	snprintf(r->channel, sizeof(r->channel), "%s", channel);
 	r->created = loop_wallclock();
@@ -631,7 +686,13 @@ ob_enqueue(struct outbox *ob, const char *channel,
 		snprintf(err, errlen, "cannot encode the record");
 	if (!durable)
 		;	/* a re-post: the next one replaces it anyway */
-	else if (txt == NULL || state_write_atomic(ob->dir, name, txt, err,
+	else if (txt != NULL && ob->dq != NULL) {
+		/* ob_written() says how it went; the text is the queue's. */
+		r->writing = true;
+		diskq_write(ob->dq, ob->dir, name, txt, false, ob_written, r,
+		    r->seq);
+		txt = NULL;
+	} else if (txt == NULL || state_write_atomic(ob->dir, name, txt, err,
 	    errlen) == -1) {
 		ob->st.not_durable++;
 		rc = -1;
@@ -660,15 +721,40 @@ outbox_hold_new(struct outbox *ob, bool on)
 void
 outbox_release(struct outbox *ob)
 {
+	outbox_release_upto(ob, UINT64_MAX);
+}
+
+void
+outbox_release_upto(struct outbox *ob, uint64_t seq)
+{
 	struct obrec	*r;
 	size_t		 i;
 
 	if (ob->tail == NULL || !ob->tail->held)
 		return;
 	for (r = ob->tail; r != NULL && r->held; r = r->prev)
-		r->held = false;
+		if (r->seq <= seq)
+			r->held = false;
 	for (i = 0; i < ob->nchans; i++)
 		ob_kick(&ob->chans[i]);
+}
+
+bool
+outbox_holding(const struct outbox *ob)
+{
+	return ob->tail != NULL && ob->tail->held;
+}
+
+uint64_t
+outbox_last_seq(const struct outbox *ob)
+{
+	return ob->next_seq - 1;
+}
+
+void
+outbox_set_diskq(struct outbox *ob, struct diskq *dq)
+{
+	ob->dq = dq;
 }
 
 void
@@ -708,6 +794,22 @@ ob_repost_arm(struct outbox *ob)
 		loop_timer_at(ob->loop, &ob->repost, due);
 }
 
+static void
+ob_firing_warn(const char *err)
+{
+	log_warnx("outbox", "cannot save the re-post table: %s (a restart "
+	    "would stop re-posting firing alerts)", err);
+}
+
+static void
+ob_firing_saved(void *arg, uint64_t tag, const struct diskq_done *d)
+{
+	(void)arg;
+	(void)tag;
+	if (d->rc != 0)
+		ob_firing_warn(d->err);
+}
+
 /*
  * The firing table on disk (outbox/firing.json), written when its set of
  * alerts changes, so a restart goes on re-posting what fires: without it
@@ -730,11 +832,14 @@ ob_firing_save(struct outbox *ob)
 	    arr);
 	txt = root != NULL ? json_dumps(root, JSON_COMPACT) : NULL;
 	json_decref(root);
+	if (txt != NULL && ob->dq != NULL) {
+		diskq_write(ob->dq, ob->dir, OUTBOX_FIRING, txt, true,
+		    ob_firing_saved, ob, 0);
+		return;
+	}
 	if (txt == NULL || state_write_atomic(ob->dir, OUTBOX_FIRING, txt,
 	    err, sizeof(err)) == -1)
-		log_warnx("outbox", "cannot save the re-post table: %s (a "
-		    "restart would stop re-posting firing alerts)", txt ==
-		    NULL ? "cannot encode" : err);
+		ob_firing_warn(txt == NULL ? "cannot encode" : err);
 	free(txt);
 }
 
@@ -984,6 +1089,10 @@ outbox_free(struct outbox *ob)
 
 	if (ob == NULL)
 		return;
+	/* Writes in flight point at records: let them land first. */
+	ob->closing = true;
+	if (ob->dq != NULL)
+		diskq_flush(ob->dq);
 	for (i = 0; i < ob->nchans; i++) {
 		if (ob->chans[i].handle != NULL)
 			ob->chans[i].ops->cancel(ob->chans[i].handle);
@@ -1062,8 +1171,5 @@ outbox_sink_send(void *arg, const char *channel,
 		return;
 	}
 	if (outbox_put(ob, channel, items, n, err, sizeof(err)) == -1)
-		log_warnx("outbox", "the %s of %s/%s for channel \"%s\" is "
-		    "kept in memory only: %s (a restart now would lose it)",
-		    notify_kind_str(items[0].kind), items[0].rule,
-		    items[0].check, channel, err);
+		ob_warn_not_durable(&items[0], channel, err);
 }

@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 struct config;
+struct diskq;
 struct loop;
 struct notify_item;
 
@@ -98,6 +99,20 @@ int		 outbox_put(struct outbox *ob, const char *channel,
 void		 outbox_hold_new(struct outbox *ob, bool on);
 /* Lets every held record go, and starts the channels that can send. */
 void		 outbox_release(struct outbox *ob);
+/* Lets the held records of sequence number <= seq go, the same way. */
+void		 outbox_release_upto(struct outbox *ob, uint64_t seq);
+/* True when a record waits for outbox_release(). */
+bool		 outbox_holding(const struct outbox *ob);
+/* Returns the sequence number of the newest record (0: none yet). */
+uint64_t	 outbox_last_seq(const struct outbox *ob);
+/*
+ * Writes records, their removal and firing.json through dq (borrowed;
+ * NULL: in place, blocking).  A record queued there is not sent before
+ * its write is done; a failed write is logged then, and the record sent
+ * from memory (counted in not_durable).  outbox_put() then returns 0.
+ * outbox_free() flushes dq.
+ */
+void		 outbox_set_diskq(struct outbox *ob, struct diskq *dq);
 /*
  * Calls cb(item, arg) for each item of the records found on disk when ob
  * was opened, oldest first: what the last run spooled and did not see

@@ -506,15 +506,13 @@ slo_entry_json(const char *name, const struct slo_conf *c,
 	return o;
 }
 
-int
-slo_table_save(struct slo_table *t, const char *dir, int64_t now, char *err,
-    size_t errlen)
+char *
+slo_table_encode(struct slo_table *t, int64_t now)
 {
 	struct slo_buf	 b = { NULL, 0, 0 };
 	json_t		*arr, *root;
 	char		*txt;
 	size_t		 i;
-	int		 rc;
 
 	arr = json_array();
 	for (i = 0; i < t->n; i++)
@@ -525,14 +523,25 @@ slo_table_save(struct slo_table *t, const char *dir, int64_t now, char *err,
 	    "saved_at", (json_int_t)now, "checks", arr);
 	txt = root != NULL ? json_dumps(root, JSON_COMPACT) : NULL;
 	json_decref(root);
-	if (txt == NULL) {
+	if (txt != NULL)
+		t->dirty = false;
+	return txt;
+}
+
+int
+slo_table_save(struct slo_table *t, const char *dir, int64_t now, char *err,
+    size_t errlen)
+{
+	char	*txt;
+	int	 rc;
+
+	if ((txt = slo_table_encode(t, now)) == NULL) {
 		snprintf(err, errlen, "cannot encode the SLO counts");
 		return -1;
 	}
-	rc = state_write_atomic(dir, SLO_FILE, txt, err, errlen);
+	if ((rc = state_write_atomic(dir, SLO_FILE, txt, err, errlen)) == -1)
+		t->dirty = true;
 	free(txt);
-	if (rc == 0)
-		t->dirty = false;
 	return rc;
 }
 

@@ -166,6 +166,11 @@ bool	slo_table_dirty(const struct slo_table *t);
 int	slo_table_save(struct slo_table *t, const char *dir, int64_t now,
 	    char *err, size_t errlen);
 /*
+ * Returns the text slo_table_save() writes (new, caller frees; the table
+ * is then no longer dirty), for a writer off the loop; NULL on failure.
+ */
+char	*slo_table_encode(struct slo_table *t, int64_t now);
+/*
  * Reads dir/slo.json into the stores of the same name and window; the
  * time since it was saved is counted as unknown up to now (*gap, if not
  * NULL: that time, 0 without a file).  *restored (if not NULL) counts the

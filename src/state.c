@@ -6,7 +6,11 @@
  * field named, never a raw struct) and the atomic write: temp file in the
  * same directory, fsync, rename(2), fsync of the directory.  It owns no
  * policy: when to save and what a loaded alert means are alert.c's.
- * Blocking file I/O here is local disk only, on transitions and at stop.
+ * Blocking file I/O here is local disk only.  The daemon runs it on
+ * diskq's writer thread (state_write_file(), state_sync_dir() are what
+ * that thread calls: they touch only their arguments and the file
+ * system); state_save() and state_write_atomic() are the synchronous
+ * forms for tests, tools and fallbacks.
  */
 #include "autoconf.h"
 
@@ -108,20 +112,24 @@ state_write_all(int fd, const char *txt)
 }
 
 /* fsync of the directory makes the rename itself durable. */
-static int
-state_sync_dir(const char *dir)
+int
+state_sync_dir(const char *dir, char *err, size_t errlen)
 {
-	int	fd, rc;
+	int	fd;
 
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    fsync(fd) == -1) {
+		snprintf(err, errlen, "%s: fsync: %s", dir, strerror(errno));
+		if (fd != -1)
+			close(fd);
 		return -1;
-	rc = fsync(fd);
+	}
 	close(fd);
-	return rc;
+	return 0;
 }
 
 int
-state_write_atomic(const char *dir, const char *name, const char *txt,
+state_write_file(const char *dir, const char *name, const char *txt,
     char *err, size_t errlen)
 {
 	char	*path = NULL, *tmp = NULL;
@@ -149,10 +157,6 @@ state_write_atomic(const char *dir, const char *name, const char *txt,
 		    strerror(errno));
 		goto fail;
 	}
-	if (state_sync_dir(dir) == -1) {
-		snprintf(err, errlen, "%s: fsync: %s", dir, strerror(errno));
-		goto fail;
-	}
 	rc = 0;
 fail:
 	if (fd != -1) {
@@ -165,16 +169,32 @@ fail:
 }
 
 int
+state_write_atomic(const char *dir, const char *name, const char *txt,
+    char *err, size_t errlen)
+{
+	if (state_write_file(dir, name, txt, err, errlen) == -1)
+		return -1;
+	return state_sync_dir(dir, err, errlen);
+}
+
+char *
+state_encode(const char *agent, const struct state_alert *v, size_t n)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return state_dump(agent, v, n, (int64_t)ts.tv_sec * 1000000 +
+	    ts.tv_nsec / 1000);
+}
+
+int
 state_save(const char *dir, const char *agent, const struct state_alert *v,
     size_t n, char *err, size_t errlen)
 {
-	struct timespec	 ts;
-	char		*txt;
-	int		 rc;
+	char	*txt;
+	int	 rc;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if ((txt = state_dump(agent, v, n, (int64_t)ts.tv_sec * 1000000 +
-	    ts.tv_nsec / 1000)) == NULL) {
+	if ((txt = state_encode(agent, v, n)) == NULL) {
 		snprintf(err, errlen, "cannot encode the alert state");
 		return -1;
 	}

@@ -61,5 +61,20 @@ int	state_dir_check(const char *dir, char *err, size_t errlen);
  */
 int	state_write_atomic(const char *dir, const char *name, const char *txt,
 	    char *err, size_t errlen);
+/*
+ * The two halves of state_write_atomic(), so a writer can sync a
+ * directory once for several files (diskq's group commit).  Both are
+ * safe on any thread: they touch their arguments and the file system
+ * only.  state_write_file() writes txt and a newline to a temporary file,
+ * fsyncs it and renames it to dir/name (dir created if missing);
+ * state_sync_dir() fsyncs dir, which makes the rename durable.  Each
+ * returns 0, or -1 with the reason in err.
+ */
+int	state_write_file(const char *dir, const char *name, const char *txt,
+	    char *err, size_t errlen);
+int	state_sync_dir(const char *dir, char *err, size_t errlen);
+/* Returns the text state_save() writes (new, caller frees), or NULL. */
+char	*state_encode(const char *agent, const struct state_alert *v,
+	    size_t n);
 
 #endif /* SONDE_STATE_H */

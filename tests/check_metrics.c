@@ -1182,6 +1182,13 @@ START_TEST(test_metrics_outbox_pending)
 	ck_assert_ptr_nonnull(strstr(b.data, "\nsonde_outbox_retries_total "));
 	ck_assert_ptr_nonnull(strstr(b.data, "\nsonde_outbox_delivered_total "
 	    "0\n"));
+	/* The record and alerts.json went through the writer thread. */
+	ck_assert_ptr_nonnull(strstr(b.data, "# TYPE sonde_disk_queue_jobs "
+	    "gauge\n"));
+	ck_assert_ptr_nonnull(strstr(b.data, "\nsonde_disk_write_seconds_"
+	    "count "));
+	ck_assert_ptr_nonnull(strstr(b.data, "\nsonde_disk_write_failures_"
+	    "total 0\n"));
 	promtool_check(b.data);
 	ck_assert_int_eq(daemon_stop(&d, SIGTERM, NULL), 0);
 	buf_free(&b);

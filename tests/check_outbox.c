@@ -15,6 +15,7 @@
 
 #include <check.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 
 #include "channel.h"
 #include "config.h"
+#include "diskq.h"
 #include "loop.h"
 #include "notify.h"
 #include "outbox.h"
@@ -639,6 +641,222 @@ START_TEST(test_outbox_kill9_during_send)
 }
 END_TEST
 
+/* ---- through the diskq (the daemon's way) -------------------------------- */
+
+/*
+ * The writer stalls on the file named gate.name until the test lets it
+ * go, through two pipes: every step ordered, nothing timed.
+ */
+static struct gate {
+	pthread_mutex_t	 mu;
+	const char	*name;
+	int		 in[2], out[2];
+} gt;
+
+static void
+gate_hook(const char *name, void *arg)
+{
+	const char	*stall;
+	char		 c = 'x';
+
+	(void)arg;
+	pthread_mutex_lock(&gt.mu);
+	stall = gt.name;
+	pthread_mutex_unlock(&gt.mu);
+	if (name == NULL || stall == NULL || strcmp(name, stall) != 0)
+		return;
+	if (write(gt.in[1], &c, 1) != 1 || read(gt.out[0], &c, 1) != 1)
+		abort();
+}
+
+static void
+gate_setup(void)
+{
+	setup();
+	pthread_mutex_init(&gt.mu, NULL);
+	gt.name = NULL;
+	ck_assert_int_eq(pipe(gt.in), 0);
+	ck_assert_int_eq(pipe(gt.out), 0);
+}
+
+static struct diskq *
+gated_diskq(struct loop *loop, const char *name)
+{
+	struct diskq	*dq;
+	char		 err[256];
+
+	ck_assert_msg((dq = diskq_new(loop, err, sizeof(err))) != NULL, "%s",
+	    err);
+	gt.name = name;
+	diskq_set_hook(dq, gate_hook, NULL);
+	return dq;
+}
+
+static void
+gate_wait(void)
+{
+	char	c;
+
+	ck_assert_int_eq(read(gt.in[0], &c, 1), 1);
+}
+
+static void
+gate_open(void)
+{
+	pthread_mutex_lock(&gt.mu);
+	gt.name = NULL;
+	pthread_mutex_unlock(&gt.mu);
+	ck_assert_int_eq(write(gt.out[1], "g", 1), 1);
+}
+
+#define REC1	"00000000000000000001.json"
+
+/* The writer is stuck on the record: the channel waits, then sends it. */
+START_TEST(test_outbox_diskq_not_sent_before_durable)
+{
+	struct loop		*loop = loop_new();
+	struct config		*cfg = fake_config();
+	struct diskq		*dq = gated_diskq(loop, REC1);
+	struct outbox		*ob;
+	struct outbox_stats	 st;
+	const char		*dir = testutil_tmpdir();
+	char			 err[256], sub[512];
+	int			 i;
+
+	ob = outbox_new(loop, dir, &fast, err, sizeof(err));
+	outbox_set_diskq(ob, dq);
+	outbox_set_config(ob, cfg);
+	put(ob, NOTIFY_FIRING, "api");
+	put(ob, NOTIFY_RESOLVED, "api");
+	gate_wait();
+	for (i = 0; i < 50; i++)
+		loop_run_once(loop, 1000);
+	snprintf(sub, sizeof(sub), "%s/outbox", dir);
+	ck_assert_int_eq(fk.attempts, 0);
+	ck_assert_uint_eq(count_files(sub), 0);
+	gate_open();
+	run_until_empty(loop, ob, 5000);
+	ck_assert_int_eq(fk.ngot, 2);
+	ck_assert_str_eq(fk.got[0], "firing down/api");
+	ck_assert_str_eq(fk.got[1], "resolved down/api");
+	diskq_flush(dq);		/* the unlinks */
+	ck_assert_uint_eq(count_files(sub), 0);
+	outbox_get_stats(ob, &st);
+	ck_assert_uint_eq(st.written, 2);
+	ck_assert_uint_eq(st.not_durable, 0);
+	outbox_free(ob);
+	diskq_free(dq);
+	config_unref(cfg);
+	loop_free(loop);
+}
+END_TEST
+
+/* A write that fails is logged on the loop, counted, and sent anyway. */
+START_TEST(test_outbox_diskq_failed_write_sent_from_memory)
+{
+	struct loop		*loop = loop_new();
+	struct config		*cfg = fake_config();
+	struct diskq		*dq = gated_diskq(loop, NULL);
+	struct outbox		*ob;
+	struct outbox_stats	 st;
+	const char		*dir = testutil_tmpdir();
+	char			 err[256], sub[512], away[512], *f;
+
+	ob = outbox_new(loop, dir, &fast, err, sizeof(err));
+	outbox_set_diskq(ob, dq);
+	outbox_set_config(ob, cfg);
+	/* outbox/ becomes a plain file: ENOTDIR even for root. */
+	snprintf(sub, sizeof(sub), "%s/outbox", dir);
+	snprintf(away, sizeof(away), "%s/away", dir);
+	ck_assert_int_eq(rename(sub, away), 0);
+	f = testutil_write_file(dir, "outbox", "not a directory\n");
+	testutil_log_capture_start();
+	put(ob, NOTIFY_FIRING, "api");
+	run_until_empty(loop, ob, 5000);
+	ck_assert_int_eq(fk.ngot, 1);
+	ck_assert_msg(strstr(testutil_log_captured(), "the firing of down/api "
+	    "for channel") != NULL && strstr(testutil_log_captured(),
+	    "is kept in memory only") != NULL &&
+	    strstr(testutil_log_captured(), "Not a directory") != NULL, "%s",
+	    testutil_log_captured());
+	testutil_log_capture_stop();
+	outbox_get_stats(ob, &st);
+	ck_assert_uint_eq(st.not_durable, 1);
+	outbox_free(ob);
+	diskq_free(dq);
+	config_unref(cfg);
+	loop_free(loop);
+	free(f);
+}
+END_TEST
+
+/* The cap drops a record whose write is still queued: no leak, no file. */
+START_TEST(test_outbox_diskq_dropped_while_writing)
+{
+	struct loop		*loop = loop_new();
+	struct config		*cfg = fake_config();
+	struct diskq		*dq = gated_diskq(loop, REC1);
+	struct outbox		*ob;
+	struct outbox_limits	 lim = fast;
+	const char		*dir = testutil_tmpdir();
+	char			 err[256], sub[512];
+
+	lim.max_records = 1;
+	ob = outbox_new(loop, dir, &lim, err, sizeof(err));
+	outbox_set_diskq(ob, dq);
+	outbox_set_config(ob, cfg);
+	testutil_log_capture_start();
+	put(ob, NOTIFY_RESOLVED, "a");
+	gate_wait();
+	put(ob, NOTIFY_FIRING, "b");	/* drops "resolved a", mid-write */
+	gate_open();
+	run_until_empty(loop, ob, 5000);
+	testutil_log_capture_stop();
+	ck_assert_int_eq(fk.ngot, 1);
+	ck_assert_str_eq(fk.got[0], "firing down/b");
+	diskq_flush(dq);
+	snprintf(sub, sizeof(sub), "%s/outbox", dir);
+	ck_assert_uint_eq(count_files(sub), 0);
+	outbox_free(ob);
+	diskq_free(dq);
+	config_unref(cfg);
+	loop_free(loop);
+}
+END_TEST
+
+/* Held records go up to the sequence number the saved state covers. */
+START_TEST(test_outbox_release_upto)
+{
+	struct loop	*loop = loop_new();
+	struct config	*cfg = fake_config();
+	struct outbox	*ob;
+	char		 err[256];
+	int		 i;
+
+	ob = outbox_new(loop, testutil_tmpdir(), &fast, err, sizeof(err));
+	outbox_hold_new(ob, true);
+	outbox_set_config(ob, cfg);
+	put(ob, NOTIFY_FIRING, "a");
+	put(ob, NOTIFY_FIRING, "b");
+	ck_assert_uint_eq(outbox_last_seq(ob), 2);
+	put(ob, NOTIFY_FIRING, "c");
+	ck_assert(outbox_holding(ob));
+	outbox_release_upto(ob, 2);
+	for (i = 0; i < 100 && fk.ngot < 3; i++)
+		loop_run_once(loop, 1000);
+	ck_assert_int_eq(fk.ngot, 2);
+	ck_assert_str_eq(fk.got[1], "firing down/b");
+	ck_assert(outbox_holding(ob));
+	outbox_release(ob);
+	run_until_empty(loop, ob, 3000);
+	ck_assert_int_eq(fk.ngot, 3);
+	ck_assert(!outbox_holding(ob));
+	outbox_free(ob);
+	config_unref(cfg);
+	loop_free(loop);
+}
+END_TEST
+
 static Suite *
 outbox_suite(void)
 {
@@ -668,6 +886,13 @@ outbox_suite(void)
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_outbox_kill9_between_spool_and_send);
 	tcase_add_test(tc, test_outbox_kill9_during_send);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("diskq");
+	tcase_add_checked_fixture(tc, gate_setup, NULL);
+	tcase_add_test(tc, test_outbox_diskq_not_sent_before_durable);
+	tcase_add_test(tc, test_outbox_diskq_failed_write_sent_from_memory);
+	tcase_add_test(tc, test_outbox_diskq_dropped_while_writing);
+	tcase_add_test(tc, test_outbox_release_upto);
 	suite_add_tcase(s, tc);
 	return s;
 }
