@@ -2,7 +2,9 @@
  * sched: runs every check of the current config on its interval.
  *
  * - First runs are spread over each check's interval by a stable hash of
- *   its name, so a start or reload does not probe everything at once.
+ *   its name, so a start or reload does not probe everything at once, and
+ *   moved up to agent.schedule_grid, except checks whose runs cost a TLS
+ *   handshake (probe_check_handshakes()), which stay spread to the µs.
  * - Runs are due on a fixed grid (due += interval): no drift.  A check
  *   never overlaps itself: a run still going when the next is due makes the
  *   scheduler skip that slot (counted).

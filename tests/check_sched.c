@@ -8,6 +8,7 @@
 #include "autoconf.h"
 
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@ struct fake_conf {
 	int64_t	delay;		/* µs from start to result; NEVER */
 	int	fail_start;	/* start() returns -1 */
 	int	active;		/* runs in flight now */
+	bool	handshakes;	/* as a tls check: off the grid */
 };
 
 /* A fake probe's run->priv. */
@@ -123,11 +125,20 @@ fake_abort(struct probe_run *run)
 	naborts++;
 }
 
+static bool
+fake_handshakes(const void *kind_conf)
+{
+	const struct fake_conf	*fc = kind_conf;
+
+	return fc->handshakes;
+}
+
 static const struct probe_ops fake_ops = {
 	.kind = "fake",
 	.start = fake_start,
 	.expire = fake_expire,
 	.abort = fake_abort,
+	.handshakes = fake_handshakes,
 };
 
 static void
@@ -467,6 +478,61 @@ START_TEST(test_sched_grid_runs_together)
 	sched_get_stats(sc, &st);
 	ck_assert_uint_eq(st.skipped, 0);
 	ck_assert_uint_eq(st.lag.max, 0);
+	sched_stop(sc);
+	cfg_free(cfg);
+}
+END_TEST
+
+static int
+cmp_time(const void *a, const void *b)
+{
+	int64_t	x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * On a 50 ms grid, checks whose runs cost a TLS handshake keep their
+ * offset to the µs (so 50 handshakes never land in one step) while the
+ * others share the grid's wakeups; both keep their period.  Each check's
+ * first two runs are driven at exactly their expected times.
+ */
+START_TEST(test_sched_handshakes_off_grid)
+{
+	struct config	*cfg = cfg_new("hs", 40, 1000, 2 * MS);
+	int64_t		 want[40], times[80];
+	size_t		 i, k, n = 0, off_grid = 0;
+	const char	*name;
+
+	cfg->agent.schedule_grid_ms = 50;
+	for (i = 0; i < 40; i++) {
+		fake(cfg, i)->handshakes = i % 2 == 1;
+		want[i] = sched_first_due(T0, cfg->checks[i].name, SEC,
+		    i % 2 == 1 ? 0 : 50 * MS);
+		times[n++] = want[i];
+		times[n++] = want[i] + SEC;
+	}
+	qsort(times, n, sizeof(times[0]), cmp_time);
+	sched_set_config(sc, cfg);
+	for (i = 0; i < n; i++)
+		if (i == 0 || times[i] != times[i - 1])
+			run_at(times[i]);
+	for (i = 0; i < 40; i++) {
+		name = cfg->checks[i].name;
+		ck_assert_uint_eq(count_named(starts, nstarts, name), 2);
+		for (k = 0; k < 2; k++)
+			ck_assert_int_eq(nth_named(starts, nstarts, name,
+			    k)->at, want[i] + (int64_t)k * SEC);
+		if (i % 2 == 0)
+			ck_assert_int_eq(want[i] % (50 * MS), 0);
+		else {
+			ck_assert_int_eq(want[i], T0 + offset_of(cfg, i));
+			if (want[i] % (50 * MS) != 0)
+				off_grid++;
+		}
+	}
+	/* Else the test proves nothing: the offsets are hashes, to the µs. */
+	ck_assert_uint_ge(off_grid, 18);
 	sched_stop(sc);
 	cfg_free(cfg);
 }
@@ -919,6 +985,7 @@ sched_suite(void)
 	tcase_add_test(tc, test_sched_fixed_grid_no_drift);
 	tcase_add_test(tc, test_sched_first_due_on_grid);
 	tcase_add_test(tc, test_sched_grid_runs_together);
+	tcase_add_test(tc, test_sched_handshakes_off_grid);
 	tcase_add_test(tc, test_sched_stall_skips_missed_slots);
 	tcase_add_test(tc, test_sched_no_overlap);
 	tcase_add_test(tc, test_sched_cap_fifo);
