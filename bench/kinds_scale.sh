@@ -273,8 +273,9 @@ run_minloop() {
 	bl_wait_quiet
 	h0=$(bl_host_jiffies)
 	case $kind in
-	# Every floor starts its probes on sonde's 50 ms grid
-	# (agent.schedule_grid's default), so it wakes up as sonde does.
+	# Every floor starts its probes as sonde does: on its 50 ms grid
+	# (agent.schedule_grid's default), but tls spread to the µs (sonde
+	# keeps handshakes off the grid), so each wakes up as sonde does.
 	tcp) out=$("$b/tcp_minloop" --port "$SINK" --checks "$n" \
 	    --interval "$ms" --grid 50 --duration $((window + 2)) \
 	    --warmup 2) || rc=$? ;;
@@ -282,7 +283,7 @@ run_minloop() {
 	    --checks "$n" --interval "$ms" --grid 50 \
 	    --duration $((window + 2)) --warmup 2) || rc=$? ;;
 	tls) out=$("$b/tls_minloop" 127.0.0.1 "$NG_TLS" bench.example \
-	    "$T/ca.pem" "$rate" "$window" 50) || rc=$? ;;
+	    "$T/ca.pem" "$rate" "$window") || rc=$? ;;
 	dns) out=$(DNS_MINLOOP_GRID_MS=50 "$b/dns_minloop" "$KNOT" \
 	    www.example.test \
 	    "$(awk -v r="$rate" -v w="$window" 'BEGIN { printf "%d", r * w }')" \
