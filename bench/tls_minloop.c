@@ -14,9 +14,10 @@
  *
  * usage: tls_minloop HOST PORT SERVER_NAME CA_FILE RATE SECONDS [GRID_MS]
  * With GRID_MS the loop wakes every GRID_MS and starts the probes due by
- * then together, as sonde does on its agent.schedule_grid for cheap
- * kinds; without, it wakes once per probe, as sonde does for tls checks
- * (they stay off the grid: see sched.c).
+ * then together, as sonde does on its agent.schedule_grid (give sonde's
+ * grid for handshakes: 50 at 100 probes/s, 5 at 1,000; see
+ * sched_handshake_grid() in src/sched.c); without, it wakes once per
+ * probe.
  * Runs WARMUP_S seconds first (OpenSSL's lazy initialisation, provider
  * and algorithm fetches), then measures CPU and handshakes over SECONDS.
  * prints: handshakes=N failed=N seconds=S rate=R cpu_us_per_probe=C
