@@ -158,22 +158,24 @@ sched_first_due(int64_t now, const char *name, int64_t interval,
  * Why handshakes get a grid of their own: a TLS handshake is ~0.7 ms of
  * CPU, so at 10,000 tls checks every 10 s a 50 ms step held 50 of them,
  * one 35 ms burst that every timer behind it waited for (lag p99 16 ms).
- * Spread to the µs instead, 500 tls checks every 5 s cost 30 % more CPU a
- * probe (each handshake's round trips woke the loop on their own:
- * 1,220-1,300 against 950-1,020 µs, same host load).  So the step is cut to a divisor of the grid small
- * enough that it holds SCHED_HANDSHAKES_PER_STEP on average: the whole
- * grid at 100 handshakes/s, 5 ms at 1,000/s.
+ * Spread to the µs instead, 500 tls checks every 5 s cost 30 % more CPU
+ * a probe (each handshake's round trips woke the loop on their own:
+ * 1,220-1,300 against 950-1,020 µs, same host load).  So the step is cut
+ * to a divisor of the grid small enough that it holds
+ * SCHED_HANDSHAKES_PER_STEP on average: the whole grid at 100
+ * handshakes/s, 5 ms at 1,000/s.
  */
 int64_t
-sched_handshake_grid(int64_t grid, double rate)
+sched_handshake_grid(int64_t grid, int64_t per_ks)
 {
 	int64_t	ms = grid / 1000, d;
 
 	if (grid <= 0 || grid % 1000 != 0)
 		return grid;
+	/* per_ks / 1e6 handshakes a ms, times d ms, at most the cap. */
 	for (d = ms; d > 1; d--)
 		if (ms % d == 0 &&
-		    rate * (double)d <= SCHED_HANDSHAKES_PER_STEP * 1000.0)
+		    per_ks * d <= SCHED_HANDSHAKES_PER_STEP * INT64_C(1000000))
 			break;
 	return d * 1000;
 }
@@ -185,21 +187,27 @@ sched_interval(const struct check_conf *check)
 	return (check->interval_ms > 0 ? check->interval_ms : 1) * 1000;
 }
 
-/* Sets the grids for cfg: its handshakes per second decide theirs. */
+/*
+ * Sets the grids for cfg: its handshakes per 1,000 s decide theirs (an
+ * integer, exact to < 1 per check for intervals in whole ms: 500 checks
+ * at 5 s must give 100 a second, not 100.00000000000001).
+ */
 static void
 sched_set_grids(struct sched *s, const struct config *cfg)
 {
-	double	rate = 0;
+	int64_t	per_ks = 0;
 	size_t	i;
 
 	for (i = 0; i < cfg->nchecks; i++)
 		if (probe_check_handshakes(&cfg->checks[i]))
-			rate += 1e6 / (double)sched_interval(&cfg->checks[i]);
+			per_ks += INT64_C(1000000000) /
+			    sched_interval(&cfg->checks[i]);
 	s->grid = cfg->agent.schedule_grid_ms * 1000;
-	s->handshake_grid = sched_handshake_grid(s->grid, rate);
+	s->handshake_grid = sched_handshake_grid(s->grid, per_ks);
 	if (s->handshake_grid != s->grid)
-		log_info("sched", "%.0f TLS handshakes a second: their grid "
-		    "is %lld ms", rate, (long long)(s->handshake_grid / 1000));
+		log_info("sched", "%lld TLS handshakes a second: their grid "
+		    "is %lld ms", (long long)(per_ks / 1000),
+		    (long long)(s->handshake_grid / 1000));
 }
 
 static void

@@ -95,11 +95,11 @@ int64_t		 sched_first_offset(const char *name, int64_t interval);
 int64_t		 sched_first_due(int64_t now, const char *name, int64_t interval,
 		    int64_t grid);
 /*
- * The grid (µs) for checks whose runs are TLS handshakes, rate of them a
- * second in all: the largest divisor of grid, in whole ms, whose steps
- * hold at most 5 handshakes on average (1 ms at the least); grid itself
- * when it is 0 or not whole ms.
+ * The grid (µs) for checks whose runs are TLS handshakes, per_ks of them
+ * every 1,000 s in all: the largest divisor of grid, in whole ms, whose
+ * steps hold at most 5 handshakes on average (1 ms at the least); grid
+ * itself when it is 0 or not whole ms.
  */
-int64_t		 sched_handshake_grid(int64_t grid, double rate);
+int64_t		 sched_handshake_grid(int64_t grid, int64_t per_ks);
 
 #endif /* SONDE_SCHED_H */
