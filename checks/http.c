@@ -1297,8 +1297,9 @@ http_metrics_write(const struct probe_result *res, size_t fam,
 }
 
 /*
- * An https URL is a full handshake each run (no session reuse): off the
- * schedule grid.  A plain URL redirected to https is not foreseen.
+ * An https URL is a full handshake each run (no session reuse): the
+ * scheduler's handshake grid.  A plain URL redirected to https is not
+ * foreseen.
  */
 static bool
 http_handshakes(const void *kind_conf)

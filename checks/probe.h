@@ -229,9 +229,10 @@ struct probe_ops {
 	/*
 	 * Optional.  True when a run of the check (kind_conf is its own)
 	 * costs a TLS handshake, ~0.7 ms of CPU against ~0.02 ms for a
-	 * plain connect: the scheduler keeps such checks off
-	 * agent.schedule_grid (sched_first_due), since 50 handshakes in one
-	 * step are one burst of ~35 ms that delays every timer behind it.
+	 * plain connect: the scheduler puts such checks on a grid finer
+	 * than agent.schedule_grid when a step would hold more than a few
+	 * (sched_handshake_grid), since 50 handshakes in one step are one
+	 * burst of ~35 ms that delays every timer behind it.
 	 */
 	bool	(*handshakes)(const void *kind_conf);
 };

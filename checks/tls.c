@@ -859,7 +859,7 @@ tls_metrics_write(const struct probe_result *res, size_t fam,
 		emit(arg, NULL, hash);
 }
 
-/* Every run is a full handshake: off the schedule grid. */
+/* Every run is a full handshake: the scheduler's handshake grid. */
 static bool
 tls_handshakes(const void *kind_conf)
 {
