@@ -269,8 +269,10 @@ run_minloop() {
 	bl_wait_quiet
 	h0=$(bl_host_jiffies)
 	case $kind in
-	# Every floor starts its probes on sonde's 50 ms grid
-	# (agent.schedule_grid's default), so it wakes up as sonde does.
+	# Every floor starts its probes on sonde's grid, so it wakes up as
+	# sonde does: 50 ms (agent.schedule_grid's default), and for tls the
+	# finer grid sonde gives handshakes (sched_handshake_grid(): the
+	# largest divisor of 50 ms holding at most 5 a step).
 	tcp) out=$("$b/tcp_minloop" --port "$SINK" --checks "$n" \
 	    --interval "$ms" --grid 50 --duration $((window + 2)) \
 	    --warmup 2) || rc=$? ;;
@@ -278,7 +280,9 @@ run_minloop() {
 	    --checks "$n" --interval "$ms" --grid 50 \
 	    --duration $((window + 2)) --warmup 2) || rc=$? ;;
 	tls) out=$("$b/tls_minloop" 127.0.0.1 "$NG_TLS" bench.example \
-	    "$T/ca.pem" "$rate" "$window" 50) || rc=$? ;;
+	    "$T/ca.pem" "$rate" "$window" "$(awk -v r="$rate" 'BEGIN {
+		for (d = 50; d > 1; d--) if (50 % d == 0 && r * d <= 5000) break
+		print d }')") || rc=$? ;;
 	dns) out=$(DNS_MINLOOP_GRID_MS=50 "$b/dns_minloop" "$KNOT" \
 	    www.example.test \
 	    "$(awk -v r="$rate" -v w="$window" 'BEGIN { printf "%d", r * w }')" \

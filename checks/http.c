@@ -1296,6 +1296,19 @@ http_metrics_write(const struct probe_result *res, size_t fam,
 	}
 }
 
+/*
+ * An https URL is a full handshake each run (no session reuse): the
+ * scheduler's handshake grid.  A plain URL redirected to https is not
+ * foreseen.
+ */
+static bool
+http_handshakes(const void *kind_conf)
+{
+	const struct http_conf	*hc = kind_conf;
+
+	return hc != NULL && hc->https;
+}
+
 const struct probe_ops http_probe_ops = {
 	.kind = "http",
 	.conf_keys = http_conf_keys,
@@ -1311,4 +1324,5 @@ const struct probe_ops http_probe_ops = {
 	.metrics_write = http_metrics_write,
 	.target_apply = http_conf_target_apply,
 	.target_example = "127.0.0.1:1",
+	.handshakes = http_handshakes,
 };

@@ -194,6 +194,13 @@ probe_phase_find(const char *name)
 }
 
 bool
+probe_check_handshakes(const struct check_conf *check)
+{
+	return check->ops != NULL && check->ops->handshakes != NULL &&
+	    check->ops->handshakes(check->kind_conf);
+}
+
+bool
 probe_metric_known(const struct probe_ops *ops, const char *name)
 {
 	size_t	i;

@@ -859,6 +859,14 @@ tls_metrics_write(const struct probe_result *res, size_t fam,
 		emit(arg, NULL, hash);
 }
 
+/* Every run is a full handshake: the scheduler's handshake grid. */
+static bool
+tls_handshakes(const void *kind_conf)
+{
+	(void)kind_conf;
+	return true;
+}
+
 const struct probe_ops tls_probe_ops = {
 	.kind = "tls",
 	.conf_keys = tls_conf_keys,
@@ -874,4 +882,5 @@ const struct probe_ops tls_probe_ops = {
 	.metrics_write = tls_metrics_write,
 	.target_apply = tcp_target_apply,
 	.target_example = "127.0.0.1:1",
+	.handshakes = tls_handshakes,
 };

@@ -2,7 +2,10 @@
  * sched: runs every check of the current config on its interval.
  *
  * - First runs are spread over each check's interval by a stable hash of
- *   its name, so a start or reload does not probe everything at once.
+ *   its name, so a start or reload does not probe everything at once, and
+ *   moved up to agent.schedule_grid; checks whose runs cost a TLS
+ *   handshake (probe_check_handshakes()) to a finer grid when the whole
+ *   grid would start too many handshakes at once (sched_handshake_grid).
  * - Runs are due on a fixed grid (due += interval): no drift.  A check
  *   never overlaps itself: a run still going when the next is due makes the
  *   scheduler skip that slot (counted).
@@ -91,5 +94,12 @@ int64_t		 sched_first_offset(const char *name, int64_t interval);
  */
 int64_t		 sched_first_due(int64_t now, const char *name, int64_t interval,
 		    int64_t grid);
+/*
+ * The grid (µs) for checks whose runs are TLS handshakes, per_ks of them
+ * every 1,000 s in all: the largest divisor of grid, in whole ms, whose
+ * steps hold at most 5 handshakes on average (1 ms at the least); grid
+ * itself when it is 0 or not whole ms.
+ */
+int64_t		 sched_handshake_grid(int64_t grid, int64_t per_ks);
 
 #endif /* SONDE_SCHED_H */

@@ -1184,6 +1184,12 @@ tlsverify_ctx_build(const struct tlsverify_ctx_conf *c, char *err,
 	/* Every probe is a full handshake: no resumption (honest timing). */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	/*
+	 * A handshake waits for the server most of its life, holding a
+	 * ~17 kB read and a ~17 kB write buffer it does not need while
+	 * waiting; released, 100 handshakes in flight hold 3 MB less.
+	 */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	if (SSL_CTX_set_min_proto_version(ctx, c->min_version) != 1 ||
 	    SSL_CTX_set_max_proto_version(ctx, c->max_version) != 1) {
 		ERR_clear_error();

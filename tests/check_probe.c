@@ -2,15 +2,21 @@
 /*
  * Tests for probe.c's words shared by the kinds: the duration people set,
  * as messages say it, and network bytes quoted for a message; the phase
- * a failed result is reported in by notifications.
+ * a failed result is reported in by notifications; which checks cost a
+ * TLS handshake each run (the scheduler keeps them off its grid).
  */
 #include "autoconf.h"
 
 #include <check.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "config.h"
 #include "probe.h"
+#include "testutil.h"
+#include "xmalloc.h"
 
 static const struct {
 	int64_t		 us;
@@ -203,6 +209,50 @@ START_TEST(test_probe_failing_phase_every_code)
 }
 END_TEST
 
+/*
+ * tls checks and https URLs cost a handshake per run; plain http, tcp and
+ * dns do not, whatever their names say.
+ */
+START_TEST(test_probe_check_handshakes)
+{
+	static const char *const names[] = { "tcp", "http", "https", "tls",
+	    "dns", "http-https-name" };
+	static const bool want[] = { false, false, true, true, false, false };
+	const char	*dir = testutil_tmpdir();
+	struct config	*cfg;
+	char		*errs, *path;
+	size_t		 i;
+
+	cfg = testutil_config_text(dir, "checks = (\n"
+	    "  { name = \"tcp\"; type = \"tcp\"; host = \"127.0.0.1\";\n"
+	    "    port = 1; },\n"
+	    "  { name = \"http\"; type = \"http\";\n"
+	    "    url = \"http://127.0.0.1:1/\"; },\n"
+	    "  { name = \"https\"; type = \"http\";\n"
+	    "    url = \"https://127.0.0.1:1/\"; },\n"
+	    "  { name = \"tls\"; type = \"tls\"; host = \"127.0.0.1\";\n"
+	    "    port = 1; },\n"
+	    "  { name = \"dns\"; type = \"dns\"; server = \"127.0.0.1:1\";\n"
+	    "    query = \"example.com\"; },\n"
+	    "  { name = \"http-https-name\"; type = \"http\";\n"
+	    "    url = \"http://127.0.0.1:1/https\"; }\n"
+	    ");\n", &errs);
+	ck_assert_msg(cfg != NULL, "config: %s", errs);
+	ck_assert_uint_eq(cfg->nchecks, 6);
+	for (i = 0; i < 6; i++) {
+		ck_assert_str_eq(cfg->checks[i].name, names[i]);
+		ck_assert_msg(probe_check_handshakes(&cfg->checks[i]) ==
+		    want[i], "check %s", names[i]);
+	}
+	config_unref(cfg);
+	free(errs);
+	path = xasprintf("%s/sonde.conf", dir);
+	unlink(path);
+	free(path);
+	rmdir(dir);
+}
+END_TEST
+
 static Suite *
 probe_suite(void)
 {
@@ -221,6 +271,10 @@ probe_suite(void)
 	tcase_add_loop_test(tc, test_probe_failing_phase, 0,
 	    sizeof(failing_cases) / sizeof(failing_cases[0]));
 	tcase_add_test(tc, test_probe_failing_phase_every_code);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("handshakes");
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, test_probe_check_handshakes);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -8,6 +8,7 @@
 #include "autoconf.h"
 
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@ struct fake_conf {
 	int64_t	delay;		/* µs from start to result; NEVER */
 	int	fail_start;	/* start() returns -1 */
 	int	active;		/* runs in flight now */
+	bool	handshakes;	/* as a tls check: off the grid */
 };
 
 /* A fake probe's run->priv. */
@@ -123,11 +125,20 @@ fake_abort(struct probe_run *run)
 	naborts++;
 }
 
+static bool
+fake_handshakes(const void *kind_conf)
+{
+	const struct fake_conf	*fc = kind_conf;
+
+	return fc->handshakes;
+}
+
 static const struct probe_ops fake_ops = {
 	.kind = "fake",
 	.start = fake_start,
 	.expire = fake_expire,
 	.abort = fake_abort,
+	.handshakes = fake_handshakes,
 };
 
 static void
@@ -468,6 +479,141 @@ START_TEST(test_sched_grid_runs_together)
 	ck_assert_uint_eq(st.skipped, 0);
 	ck_assert_uint_eq(st.lag.max, 0);
 	sched_stop(sc);
+	cfg_free(cfg);
+}
+END_TEST
+
+static int
+cmp_time(const void *a, const void *b)
+{
+	int64_t	x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The handshakes' grid: whole ms dividing the grid, <= 5 a step. */
+START_TEST(test_sched_handshake_grid)
+{
+	static const struct {
+		int64_t	grid;
+		int64_t	per_s;		/* handshakes a second, x 1,000 */
+		int64_t	want;
+	} cases[] = {
+		{ 50 * MS, 0, 50 * MS },
+		{ 50 * MS, 100000, 50 * MS },	/* 5 a step: the grid */
+		{ 50 * MS, 100001, 25 * MS },
+		{ 50 * MS, 400000, 10 * MS },
+		{ 50 * MS, 1000000, 5 * MS },	/* 10,000 checks at 10 s */
+		{ 50 * MS, 2500000, 2 * MS },
+		{ 50 * MS, 100000000, 1 * MS },	/* never below 1 ms */
+		{ 1000 * MS, 1000000, 5 * MS },
+		{ 40 * MS, 1000000, 5 * MS },
+		{ 7 * MS, 1000000, 1 * MS },	/* 7 is prime */
+		{ 0, 1000000, 0 },		/* no grid, none for them */
+		{ 1500, 1000000, 1500 },	/* not whole ms: untouched */
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_msg(sched_handshake_grid(cases[i].grid,
+		    cases[i].per_s) == cases[i].want, "case %zu: %lld", i,
+		    (long long)sched_handshake_grid(cases[i].grid,
+		    cases[i].per_s));
+}
+END_TEST
+
+/*
+ * Drives the first two runs of every check of cfg at exactly want[i] and
+ * want[i] + interval (all intervals 1 s or all 5 s, given) and asserts
+ * that each started then, not a µs off.
+ */
+static void
+expect_two_runs(struct config *cfg, const int64_t *want, int64_t interval)
+{
+	int64_t		*times;
+	size_t		 i, k, n = 0;
+	const char	*name;
+
+	times = xcalloc(2 * cfg->nchecks, sizeof(*times));
+	for (i = 0; i < cfg->nchecks; i++) {
+		times[n++] = want[i];
+		times[n++] = want[i] + interval;
+	}
+	qsort(times, n, sizeof(times[0]), cmp_time);
+	sched_set_config(sc, cfg);
+	for (i = 0; i < n; i++) {
+		if (i > 0 && times[i] == times[i - 1])
+			continue;
+		/* A µs before: nothing due at or after times[i] started. */
+		run_at(times[i] - 1);
+		ck_assert_uint_eq(nstarts, i);
+		run_at(times[i]);
+	}
+	ck_assert_uint_eq(nstarts, n);
+	for (i = 0; i < cfg->nchecks; i++) {
+		name = cfg->checks[i].name;
+		ck_assert_uint_eq(count_named(starts, nstarts, name), 2);
+		for (k = 0; k < 2; k++)
+			ck_assert_int_eq(nth_named(starts, nstarts, name,
+			    k)->at, want[i] + (int64_t)k * interval);
+	}
+	free(times);
+}
+
+/*
+ * 400 checks whose runs are TLS handshakes every second and 40 that are
+ * not, on a 50 ms grid: the handshakes start on a 10 ms grid (4 a step,
+ * not 20), the others stay on the 50 ms one, and both keep their period.
+ */
+START_TEST(test_sched_handshakes_finer_grid)
+{
+	struct config	*cfg = cfg_new("hs", 440, 1000, 2 * MS);
+	int64_t		*want;
+	size_t		 i, off_coarse = 0;
+
+	want = xcalloc(cfg->nchecks, sizeof(*want));
+	cfg->agent.schedule_grid_ms = 50;
+	for (i = 0; i < cfg->nchecks; i++) {
+		fake(cfg, i)->handshakes = i >= 40;
+		want[i] = sched_first_due(T0, cfg->checks[i].name, SEC,
+		    i >= 40 ? 10 * MS : 50 * MS);
+		if (i >= 40 && want[i] % (50 * MS) != 0)
+			off_coarse++;
+	}
+	/* Else the test proves nothing: 4 in 5 should be off 50 ms. */
+	ck_assert_uint_ge(off_coarse, 250);
+	expect_two_runs(cfg, want, SEC);
+	sched_stop(sc);
+	free(want);
+	cfg_free(cfg);
+}
+END_TEST
+
+/*
+ * 500 handshaking checks every 5 s are 100 a second, exactly 5 a 50 ms
+ * step: they keep the whole grid (a float sum once made it 100.0000001
+ * a second, and the grid 25 ms).
+ */
+START_TEST(test_sched_handshakes_keep_grid_at_limit)
+{
+	struct config	*cfg = cfg_new("tls", 500, 5000, 2 * MS);
+	int64_t		*want;
+	size_t		 i, off_fine = 0;
+
+	want = xcalloc(cfg->nchecks, sizeof(*want));
+	cfg->agent.schedule_grid_ms = 50;
+	for (i = 0; i < cfg->nchecks; i++) {
+		fake(cfg, i)->handshakes = true;
+		want[i] = sched_first_due(T0, cfg->checks[i].name, 5 * SEC,
+		    50 * MS);
+		if (sched_first_due(T0, cfg->checks[i].name, 5 * SEC,
+		    25 * MS) != want[i])
+			off_fine++;
+	}
+	ck_assert_uint_ge(off_fine, 150);
+	expect_two_runs(cfg, want, 5 * SEC);
+	sched_stop(sc);
+	free(want);
 	cfg_free(cfg);
 }
 END_TEST
@@ -919,6 +1065,9 @@ sched_suite(void)
 	tcase_add_test(tc, test_sched_fixed_grid_no_drift);
 	tcase_add_test(tc, test_sched_first_due_on_grid);
 	tcase_add_test(tc, test_sched_grid_runs_together);
+	tcase_add_test(tc, test_sched_handshake_grid);
+	tcase_add_test(tc, test_sched_handshakes_finer_grid);
+	tcase_add_test(tc, test_sched_handshakes_keep_grid_at_limit);
 	tcase_add_test(tc, test_sched_stall_skips_missed_slots);
 	tcase_add_test(tc, test_sched_no_overlap);
 	tcase_add_test(tc, test_sched_cap_fifo);

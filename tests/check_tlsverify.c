@@ -587,6 +587,14 @@ START_TEST(test_tlsverify_ctx_cache)
 	ck_assert_ptr_nonnull(c1);
 	ck_assert_ptr_eq(c1, c2);
 	ck_assert_uint_eq(tlsverify_ctx_count(), 1);
+	/*
+	 * What every probe's handshake costs: full (no session cache, no
+	 * ticket asked for), and no record buffers held while it waits.
+	 */
+	ck_assert_int_eq(SSL_CTX_get_session_cache_mode(c1),
+	    SSL_SESS_CACHE_OFF);
+	ck_assert(SSL_CTX_get_options(c1) & SSL_OP_NO_TICKET);
+	ck_assert(SSL_CTX_get_mode(c1) & SSL_MODE_RELEASE_BUFFERS);
 	b.min_version = TLS1_3_VERSION;
 	c3 = tlsverify_ctx_get(&b, err, sizeof(err));
 	ck_assert_ptr_ne(c1, c3);
