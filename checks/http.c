@@ -930,6 +930,15 @@ http_easy_hop(struct http_run *h, const struct sockaddr_storage *ss)
 	ver = hc->version == HTTP_VER_1_1 ? CURL_HTTP_VERSION_1_1 : h->https ?
 	    CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, ver);
+	/*
+	 * Nagle holds a write back only while an earlier one is unacked.
+	 * A plain HTTP/1.1 request without a body leaves in one write and
+	 * nothing follows it, so TCP_NODELAY would change nothing there but
+	 * cost a setsockopt per probe.  TLS, h2c and bodies (more writes)
+	 * keep it.
+	 */
+	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, h->https || hc->body != NULL ||
+	    hc->version != HTTP_VER_1_1 ? 1L : 0L);
 }
 
 /*
