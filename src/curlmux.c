@@ -63,6 +63,9 @@ struct curlmux {
 	size_t			 ndying, capdying;
 	CURL			*pool[CURLMUX_POOL_MAX]; /* idle, reset */
 	size_t			 npool;
+	CURL			*kept[CURLMUX_POOL_MAX]; /* idle, as left */
+	const void		*kepttag[CURLMUX_POOL_MAX];
+	size_t			 nkept;
 };
 
 /* What curl asked of a socket. */
@@ -318,6 +321,8 @@ curlmux_free(struct curlmux *mux)
 	curl_multi_cleanup(mux->multi);
 	while (mux->npool > 0)
 		curl_easy_cleanup(mux->pool[--mux->npool]);
+	while (mux->nkept > 0)
+		curl_easy_cleanup(mux->kept[--mux->nkept]);
 	curlmux_flush(mux);
 	/* Sockets curl still had open when it let go of them. */
 	for (i = 0; i < mux->capstate; i++)
@@ -436,4 +441,43 @@ size_t
 curlmux_pooled(const struct curlmux *mux)
 {
 	return mux->npool;
+}
+
+CURL *
+curlmux_easy_get_kept(struct curlmux *mux, const void *tag, bool *kept)
+{
+	CURL	*easy;
+	size_t	 i;
+
+	for (i = mux->nkept; i > 0; i--) {
+		if (mux->kepttag[i - 1] != tag)
+			continue;
+		easy = mux->kept[i - 1];
+		mux->nkept--;
+		mux->kept[i - 1] = mux->kept[mux->nkept];
+		mux->kepttag[i - 1] = mux->kepttag[mux->nkept];
+		*kept = true;
+		return easy;
+	}
+	*kept = false;
+	return curlmux_easy_get(mux);
+}
+
+void
+curlmux_easy_put_kept(struct curlmux *mux, CURL *easy, const void *tag)
+{
+	if (easy == NULL)
+		return;
+	if (mux->nkept == CURLMUX_POOL_MAX) {
+		curlmux_easy_put(mux, easy);
+		return;
+	}
+	mux->kept[mux->nkept] = easy;
+	mux->kepttag[mux->nkept++] = tag;
+}
+
+size_t
+curlmux_kept(const struct curlmux *mux)
+{
+	return mux->nkept;
 }

@@ -461,6 +461,57 @@ START_TEST(test_curlmux_sockets_leave_no_watch)
 }
 END_TEST
 
+/*
+ * Kept handles: back with their options under their tag only; another
+ * tag gets a reset handle; past CURLMUX_POOL_MAX they go to the reset
+ * pool.
+ */
+START_TEST(test_curlmux_kept_handles_keep_options)
+{
+	struct srv	 s;
+	struct done	 d = { 0 };
+	CURL		*e, *other, *many[CURLMUX_POOL_MAX + 1];
+	static const int tag_a = 1, tag_b = 2;
+	char		 url[64], *got = NULL;
+	bool		 kept = true;
+	size_t		 i;
+
+	srv_start(&s, lp, true);
+	e = curlmux_easy_get_kept(mux, &tag_a, &kept);
+	ck_assert_ptr_nonnull(e);
+	ck_assert(!kept);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", s.port);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_PROXY, "");
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sink);
+	curlmux_easy_put_kept(mux, e, &tag_a);
+	ck_assert_uint_eq(curlmux_kept(mux), 1);
+	other = curlmux_easy_get_kept(mux, &tag_b, &kept);
+	ck_assert(!kept);
+	ck_assert_ptr_ne(other, e);
+	ck_assert_ptr_eq(curlmux_easy_get_kept(mux, &tag_a, &kept), e);
+	ck_assert(kept);
+	ck_assert_uint_eq(curlmux_kept(mux), 0);
+	/* Its options are there: it goes where the last user said. */
+	ck_assert_int_eq(add(e, &d), 0);
+	ck_assert(testutil_run_until(lp, &d.finished, 3000));
+	ck_assert_int_eq(d.result, CURLE_OK);
+	ck_assert_int_eq(curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &got),
+	    CURLE_OK);
+	ck_assert_str_eq(got, url);
+	curlmux_easy_put(mux, other);
+	curlmux_easy_put_kept(mux, e, &tag_a);
+	for (i = 0; i < CURLMUX_POOL_MAX + 1; i++)
+		ck_assert_ptr_nonnull(many[i] = curl_easy_init());
+	for (i = 0; i < CURLMUX_POOL_MAX + 1; i++)
+		curlmux_easy_put_kept(mux, many[i], &tag_b);
+	ck_assert_uint_eq(curlmux_kept(mux), CURLMUX_POOL_MAX);
+	/* other, and the two that did not fit beside e and 15 of many. */
+	ck_assert_uint_eq(curlmux_pooled(mux), 3);
+	srv_stop(&s);
+}
+END_TEST
+
 static Suite *
 curlmux_suite(void)
 {
@@ -478,6 +529,7 @@ curlmux_suite(void)
 	tcase_add_test(tc, test_curlmux_shared_is_per_loop);
 	tcase_add_test(tc, test_curlmux_pool_reuses_reset_handles);
 	tcase_add_test(tc, test_curlmux_sockets_leave_no_watch);
+	tcase_add_test(tc, test_curlmux_kept_handles_keep_options);
 	suite_add_tcase(s, tc);
 	return s;
 }
