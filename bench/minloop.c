@@ -429,6 +429,10 @@ minloop_wait(struct minloop *m, int64_t now, int64_t next)
 		ts.tv_nsec = (long)(wait % 1000000) * 1000;
 		n = epoll_pwait2(m->epfd, ev, MINLOOP_MAX_EVENTS,
 		    next == INT64_MAX ? NULL : &ts, NULL);
+		if (n == -1 && errno == ENOSYS)	/* valgrind 3.19 */
+			n = epoll_wait(m->epfd, ev, MINLOOP_MAX_EVENTS,
+			    next == INT64_MAX ? -1 :
+			    (int)((wait + 999) / 1000));
 	}
 	if (n == -1 && errno != EINTR)
 		minloop_die(m, m->sleep_ms ? "epoll_wait" : "epoll_pwait2");

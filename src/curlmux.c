@@ -17,14 +17,24 @@
  * removed from the multi, then reported.  The socket and timer callbacks
  * never call into curl: a timeout of 0 ("now") is a loop timer due now,
  * which runs on the loop's next pass.
+ *
+ * Sockets curl closes cost no epoll_ctl: curl says CURL_POLL_REMOVE just
+ * before it closes a socket, so the watch is only marked then, and
+ * dropped when curl's call returns (curlmux_flush); if curl closed the
+ * socket meanwhile (CURLOPT_CLOSESOCKETFUNCTION, set on every transfer),
+ * the close took it out of the epoll set and the loop merely forgets it.
+ * One probe on a fresh connection thus makes two epoll_ctl calls (add,
+ * modify), not three.
  */
 #include "autoconf.h"
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -47,10 +57,22 @@ struct curlmux {
 	struct loop_timer	 timer;
 	struct curlmux_xfer	*xfers;		/* in flight */
 	size_t			 count;
-	int			*fds;		/* watched for curl */
-	size_t			 nfds, capfds;
+	uint8_t			*fdstate;	/* by fd: enum curlmux_fd */
+	size_t			 capstate;
+	int			*dying;		/* removed, maybe not closed */
+	size_t			 ndying, capdying;
 	CURL			*pool[CURLMUX_POOL_MAX]; /* idle, reset */
 	size_t			 npool;
+	CURL			*kept[CURLMUX_POOL_MAX]; /* idle, as left */
+	const void		*kepttag[CURLMUX_POOL_MAX];
+	size_t			 nkept;
+};
+
+/* What curl asked of a socket. */
+enum curlmux_fd {
+	CURLMUX_FD_NONE,	/* not watched */
+	CURLMUX_FD_WATCHED,
+	CURLMUX_FD_DYING	/* REMOVE said: watched until the flush */
 };
 
 static bool		 curlmux_global_done;
@@ -60,17 +82,75 @@ static struct curlmux	*curlmux_the;	/* curlmux_shared() */
 
 static void	curlmux_fd_event(struct loop *, int, unsigned, void *);
 
-static void
-curlmux_fd_forget(struct curlmux *mux, int fd)
+static enum curlmux_fd
+curlmux_fd_get(const struct curlmux *mux, int fd)
 {
-	size_t	i;
+	if (fd < 0 || (size_t)fd >= mux->capstate)
+		return CURLMUX_FD_NONE;
+	return mux->fdstate[fd];
+}
 
-	for (i = 0; i < mux->nfds; i++) {
-		if (mux->fds[i] == fd) {
-			mux->fds[i] = mux->fds[--mux->nfds];
-			return;
-		}
+static void
+curlmux_fd_set(struct curlmux *mux, int fd, enum curlmux_fd st)
+{
+	size_t	n;
+
+	if ((size_t)fd >= mux->capstate) {
+		n = mux->capstate == 0 ? 64 : mux->capstate;
+		while (n <= (size_t)fd)
+			n *= 2;
+		mux->fdstate = xreallocarray(mux->fdstate, n, 1);
+		memset(mux->fdstate + mux->capstate, 0, n - mux->capstate);
+		mux->capstate = n;
 	}
+	mux->fdstate[fd] = (uint8_t)st;
+}
+
+/* REMOVE: keep the watch until curl's call returns (see the top). */
+static void
+curlmux_fd_dying(struct curlmux *mux, int fd)
+{
+	if (curlmux_fd_get(mux, fd) != CURLMUX_FD_WATCHED)
+		return;
+	if (mux->ndying == mux->capdying) {
+		mux->capdying = mux->capdying == 0 ? 16 : mux->capdying * 2;
+		mux->dying = xreallocarray(mux->dying, mux->capdying,
+		    sizeof(*mux->dying));
+	}
+	mux->dying[mux->ndying++] = fd;
+	curlmux_fd_set(mux, fd, CURLMUX_FD_DYING);
+}
+
+/* After every call into curl: the removed sockets it did not close. */
+static void
+curlmux_flush(struct curlmux *mux)
+{
+	int	fd;
+
+	while (mux->ndying > 0) {
+		fd = mux->dying[--mux->ndying];
+		if (curlmux_fd_get(mux, fd) != CURLMUX_FD_DYING)
+			continue;	/* closed, or watched again */
+		loop_fd_del(mux->loop, fd);
+		curlmux_fd_set(mux, fd, CURLMUX_FD_NONE);
+	}
+}
+
+/*
+ * CURLOPT_CLOSESOCKETFUNCTION: curl's sockets are its own (never dup'ed;
+ * sonde does not fork), so close(2) takes a watched one out of the epoll
+ * set and the loop needs no epoll_ctl to forget it.
+ */
+static int
+curlmux_close_cb(void *clientp, curl_socket_t fd)
+{
+	struct curlmux	*mux = clientp;
+
+	if (curlmux_fd_get(mux, fd) != CURLMUX_FD_NONE) {
+		loop_fd_forget(mux->loop, fd);
+		curlmux_fd_set(mux, fd, CURLMUX_FD_NONE);
+	}
+	return close(fd);
 }
 
 /* CURLMOPT_SOCKETFUNCTION: watch, re-watch or forget one socket. */
@@ -84,24 +164,21 @@ curlmux_socket_cb(CURL *easy, curl_socket_t fd, int what, void *clientp,
 	(void)easy;
 	(void)socketp;
 	if (what == CURL_POLL_REMOVE) {
-		loop_fd_del(mux->loop, fd);
-		curlmux_fd_forget(mux, fd);
+		curlmux_fd_dying(mux, fd);
 		return 0;
 	}
 	ev = (what & CURL_POLL_IN ? LOOP_READ : 0) |
 	    (what & CURL_POLL_OUT ? LOOP_WRITE : 0);
-	if (loop_fd_mod(mux->loop, fd, ev) == 0)
+	if (curlmux_fd_get(mux, fd) != CURLMUX_FD_NONE &&
+	    loop_fd_mod(mux->loop, fd, ev) == 0) {
+		curlmux_fd_set(mux, fd, CURLMUX_FD_WATCHED);
 		return 0;
+	}
 	if (loop_fd_add(mux->loop, fd, ev, curlmux_fd_event, mux) == -1) {
 		log_warn("curlmux", "watch socket %d", fd);
 		return -1;
 	}
-	if (mux->nfds == mux->capfds) {
-		mux->capfds = mux->capfds == 0 ? 16 : mux->capfds * 2;
-		mux->fds = xreallocarray(mux->fds, mux->capfds,
-		    sizeof(*mux->fds));
-	}
-	mux->fds[mux->nfds++] = fd;
+	curlmux_fd_set(mux, fd, CURLMUX_FD_WATCHED);
 	return 0;
 }
 
@@ -173,6 +250,7 @@ curlmux_action(struct curlmux *mux, curl_socket_t fd, int mask)
 		log_warnx("curlmux", "curl_multi_socket_action: %s",
 		    curl_multi_strerror(rc));
 	curlmux_reap(mux);
+	curlmux_flush(mux);
 }
 
 static void
@@ -234,6 +312,7 @@ void
 curlmux_free(struct curlmux *mux)
 {
 	struct curlmux_xfer	*x;
+	size_t			 i;
 
 	if (mux == NULL)
 		return;
@@ -242,13 +321,18 @@ curlmux_free(struct curlmux *mux)
 	curl_multi_cleanup(mux->multi);
 	while (mux->npool > 0)
 		curl_easy_cleanup(mux->pool[--mux->npool]);
-	/* Sockets of cached connections curl closed without a REMOVE. */
-	while (mux->nfds > 0)
-		loop_fd_del(mux->loop, mux->fds[--mux->nfds]);
+	while (mux->nkept > 0)
+		curl_easy_cleanup(mux->kept[--mux->nkept]);
+	curlmux_flush(mux);
+	/* Sockets curl still had open when it let go of them. */
+	for (i = 0; i < mux->capstate; i++)
+		if (mux->fdstate[i] != CURLMUX_FD_NONE)
+			loop_fd_del(mux->loop, (int)i);
 	loop_timer_cancel(mux->loop, &mux->timer);
 	if (curlmux_the == mux)
 		curlmux_the = NULL;
-	free(mux->fds);
+	free(mux->fdstate);
+	free(mux->dying);
 	free(mux);
 }
 
@@ -284,6 +368,8 @@ curlmux_add(struct curlmux *mux, CURL *easy, curlmux_done_cb cb, void *arg,
 	x->cb = cb;
 	x->arg = arg;
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, (char *)x);
+	curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, curlmux_close_cb);
+	curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, mux);
 	/* This arms the timer (due now): the transfer starts on the loop. */
 	if ((rc = curl_multi_add_handle(mux->multi, easy)) != CURLM_OK) {
 		snprintf(err, errlen, "curl_multi_add_handle: %s",
@@ -313,6 +399,7 @@ curlmux_remove(struct curlmux *mux, CURL *easy)
 	    x->mux != mux)
 		return;
 	curl_multi_remove_handle(mux->multi, easy);
+	curlmux_flush(mux);
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
 	curlmux_xfer_unlink(mux, x);
 	free(x);
@@ -354,4 +441,43 @@ size_t
 curlmux_pooled(const struct curlmux *mux)
 {
 	return mux->npool;
+}
+
+CURL *
+curlmux_easy_get_kept(struct curlmux *mux, const void *tag, bool *kept)
+{
+	CURL	*easy;
+	size_t	 i;
+
+	for (i = mux->nkept; i > 0; i--) {
+		if (mux->kepttag[i - 1] != tag)
+			continue;
+		easy = mux->kept[i - 1];
+		mux->nkept--;
+		mux->kept[i - 1] = mux->kept[mux->nkept];
+		mux->kepttag[i - 1] = mux->kepttag[mux->nkept];
+		*kept = true;
+		return easy;
+	}
+	*kept = false;
+	return curlmux_easy_get(mux);
+}
+
+void
+curlmux_easy_put_kept(struct curlmux *mux, CURL *easy, const void *tag)
+{
+	if (easy == NULL)
+		return;
+	if (mux->nkept == CURLMUX_POOL_MAX) {
+		curlmux_easy_put(mux, easy);
+		return;
+	}
+	mux->kept[mux->nkept] = easy;
+	mux->kepttag[mux->nkept++] = tag;
+}
+
+size_t
+curlmux_kept(const struct curlmux *mux)
+{
+	return mux->nkept;
 }

@@ -19,6 +19,7 @@
 #ifndef SONDE_CURLMUX_H
 #define SONDE_CURLMUX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <curl/curl.h>
@@ -83,5 +84,21 @@ CURL		*curlmux_easy_get(struct curlmux *mux);
 void		 curlmux_easy_put(struct curlmux *mux, CURL *easy);
 /* Returns the number of idle handles kept. */
 size_t		 curlmux_pooled(const struct curlmux *mux);
+
+/*
+ * The same, for a user that sets the same options on every transfer: a
+ * handle put back with tag keeps its options (no curl_easy_reset), and
+ * curlmux_easy_get_kept() with that tag returns it as left, *kept true,
+ * sparing the reset and the set-up it would undo; else a reset handle,
+ * *kept false.  Before the put the user clears every option that points
+ * into its own memory.  At most CURLMUX_POOL_MAX kept; the rest are
+ * reset into the other pool.
+ */
+CURL		*curlmux_easy_get_kept(struct curlmux *mux, const void *tag,
+		    bool *kept);
+void		 curlmux_easy_put_kept(struct curlmux *mux, CURL *easy,
+		    const void *tag);
+/* Returns the number of idle handles kept with their options. */
+size_t		 curlmux_kept(const struct curlmux *mux);
 
 #endif /* SONDE_CURLMUX_H */

@@ -245,6 +245,15 @@ loop_fd_del(struct loop *loop, int fd)
 	loop->fds[fd].gen = 0;
 }
 
+void
+loop_fd_forget(struct loop *loop, int fd)
+{
+	if (fd < 0 || (size_t)fd >= loop->nfds || !loop->fds[fd].active)
+		return;
+	loop->fds[fd].active = 0;
+	loop->fds[fd].gen = 0;
+}
+
 /* ---- timers: a binary min-heap of pointers with back-indices ---------- */
 
 static void

@@ -78,6 +78,12 @@ int	 loop_fd_add(struct loop *loop, int fd, unsigned events, loop_fd_cb cb,
 int	 loop_fd_mod(struct loop *loop, int fd, unsigned events);
 /* Stops watching fd; call before close(fd).  Unknown fds are ignored. */
 void	 loop_fd_del(struct loop *loop, int fd);
+/*
+ * Forgets fd without telling the kernel, for a caller about to close(fd)
+ * who holds its only descriptor (no dup, no fork): the close removes it
+ * from the epoll set, which saves loop_fd_del's epoll_ctl.
+ */
+void	 loop_fd_forget(struct loop *loop, int fd);
 
 void	 loop_timer_init(struct loop_timer *timer, loop_timer_cb cb,
 	    void *arg);

@@ -12,7 +12,9 @@
 #include <sys/socket.h>
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +34,7 @@ struct srv {
 	int		 lfd;
 	int		 port;
 	bool		 answer;	/* false: accept and keep silent */
+	bool		 keepalive;	/* no "Connection: close" */
 	int		 conns[8];
 	int		 nconns;
 	int		 accepted;
@@ -42,6 +45,8 @@ srv_io(struct loop *loop, int fd, unsigned events, void *arg)
 {
 	static const char	 resp[] = "HTTP/1.1 200 OK\r\nContent-Length: "
 	    "2\r\nConnection: close\r\n\r\nok";
+	static const char	 kresp[] = "HTTP/1.1 200 OK\r\nContent-Length: "
+	    "2\r\n\r\nok";
 	struct srv		*s = arg;
 	char			 buf[1024];
 	ssize_t			 n;
@@ -49,7 +54,11 @@ srv_io(struct loop *loop, int fd, unsigned events, void *arg)
 
 	(void)events;
 	n = recv(fd, buf, sizeof(buf), 0);
-	if (n > 0 && s->answer && memmem(buf, (size_t)n, "\r\n\r\n", 4))
+	if (n > 0 && s->answer && memmem(buf, (size_t)n, "\r\n\r\n", 4) &&
+	    s->keepalive)
+		(void)send(fd, kresp, sizeof(kresp) - 1, MSG_NOSIGNAL);
+	else if (n > 0 && s->answer && memmem(buf, (size_t)n, "\r\n\r\n",
+	    4))
 		(void)send(fd, resp, sizeof(resp) - 1, MSG_NOSIGNAL);
 	if (n == 0 || (n == -1 && errno != EAGAIN)) {
 		loop_fd_del(loop, fd);
@@ -372,6 +381,137 @@ START_TEST(test_curlmux_pool_reuses_reset_handles)
 }
 END_TEST
 
+/* CURLOPT_SOCKOPTFUNCTION: which fd curl's connection got. */
+static int
+note_fd(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	if (purpose == CURLSOCKTYPE_IPCXN)
+		*(int *)arg = fd;
+	return CURL_SOCKOPT_OK;
+}
+
+/* Whether any epoll set of this process holds fd (its fdinfo "tfd:"). */
+static bool
+epoll_holds(int fd)
+{
+	DIR		*d = opendir("/proc/self/fdinfo");
+	struct dirent	*de;
+	char		 path[300], line[256];
+	FILE		*f;
+	int		 tfd;
+	bool		 found = false;
+
+	ck_assert_ptr_nonnull(d);
+	while (!found && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%s",
+		    de->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (sscanf(line, "tfd: %d", &tfd) == 1 && tfd == fd)
+				found = true;
+		fclose(f);
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * A socket curl is done with is neither watched by the loop nor left in
+ * the epoll set: closed (FORBID_REUSE), the close dropped it; kept open
+ * for reuse (keep-alive), curlmux took it out after curl's call.
+ */
+START_TEST(test_curlmux_sockets_leave_no_watch)
+{
+	struct srv	s;
+	struct done	d = { 0 }, d2 = { 0 };
+	CURL		*e;
+	int		 fd = -1, fd2 = -1;
+
+	srv_start(&s, lp, true);
+	e = easy_for(s.port);
+	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+	curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, note_fd);
+	curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, &fd);
+	ck_assert_int_eq(add(e, &d), 0);
+	ck_assert(testutil_run_until(lp, &d.finished, 3000));
+	ck_assert_int_eq(d.result, CURLE_OK);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fcntl(fd, F_GETFD), -1);	/* closed */
+	ck_assert(!epoll_holds(fd));
+	ck_assert_int_eq(loop_fd_mod(lp, fd, LOOP_READ), -1);
+
+	s.keepalive = true;
+	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 0L);
+	curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, &fd2);
+	ck_assert_int_eq(add(e, &d2), 0);
+	ck_assert(testutil_run_until(lp, &d2.finished, 3000));
+	ck_assert_int_eq(d2.result, CURLE_OK);
+	ck_assert_int_ge(fd2, 0);
+	ck_assert_int_ne(fcntl(fd2, F_GETFD), -1);	/* open, cached */
+	ck_assert(!epoll_holds(fd2));
+	ck_assert_int_eq(loop_fd_mod(lp, fd2, LOOP_READ), -1);
+	easy_free(e);
+	curlmux_free(mux);		/* closes the cached connection */
+	mux = NULL;
+	ck_assert_int_eq(fcntl(fd2, F_GETFD), -1);
+	srv_stop(&s);
+}
+END_TEST
+
+/*
+ * Kept handles: back with their options under their tag only; another
+ * tag gets a reset handle; past CURLMUX_POOL_MAX they go to the reset
+ * pool.
+ */
+START_TEST(test_curlmux_kept_handles_keep_options)
+{
+	struct srv	 s;
+	struct done	 d = { 0 };
+	CURL		*e, *other, *many[CURLMUX_POOL_MAX + 1];
+	static const int tag_a = 1, tag_b = 2;
+	char		 url[64], *got = NULL;
+	bool		 kept = true;
+	size_t		 i;
+
+	srv_start(&s, lp, true);
+	e = curlmux_easy_get_kept(mux, &tag_a, &kept);
+	ck_assert_ptr_nonnull(e);
+	ck_assert(!kept);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", s.port);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_PROXY, "");
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sink);
+	curlmux_easy_put_kept(mux, e, &tag_a);
+	ck_assert_uint_eq(curlmux_kept(mux), 1);
+	other = curlmux_easy_get_kept(mux, &tag_b, &kept);
+	ck_assert(!kept);
+	ck_assert_ptr_ne(other, e);
+	ck_assert_ptr_eq(curlmux_easy_get_kept(mux, &tag_a, &kept), e);
+	ck_assert(kept);
+	ck_assert_uint_eq(curlmux_kept(mux), 0);
+	/* Its options are there: it goes where the last user said. */
+	ck_assert_int_eq(add(e, &d), 0);
+	ck_assert(testutil_run_until(lp, &d.finished, 3000));
+	ck_assert_int_eq(d.result, CURLE_OK);
+	ck_assert_int_eq(curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &got),
+	    CURLE_OK);
+	ck_assert_str_eq(got, url);
+	curlmux_easy_put(mux, other);
+	curlmux_easy_put_kept(mux, e, &tag_a);
+	for (i = 0; i < CURLMUX_POOL_MAX + 1; i++)
+		ck_assert_ptr_nonnull(many[i] = curl_easy_init());
+	for (i = 0; i < CURLMUX_POOL_MAX + 1; i++)
+		curlmux_easy_put_kept(mux, many[i], &tag_b);
+	ck_assert_uint_eq(curlmux_kept(mux), CURLMUX_POOL_MAX);
+	/* other, and the two that did not fit beside e and 15 of many. */
+	ck_assert_uint_eq(curlmux_pooled(mux), 3);
+	srv_stop(&s);
+}
+END_TEST
+
 static Suite *
 curlmux_suite(void)
 {
@@ -388,6 +528,8 @@ curlmux_suite(void)
 	tcase_add_test(tc, test_curlmux_free_in_flight);
 	tcase_add_test(tc, test_curlmux_shared_is_per_loop);
 	tcase_add_test(tc, test_curlmux_pool_reuses_reset_handles);
+	tcase_add_test(tc, test_curlmux_sockets_leave_no_watch);
+	tcase_add_test(tc, test_curlmux_kept_handles_keep_options);
 	suite_add_tcase(s, tc);
 	return s;
 }

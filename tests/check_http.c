@@ -724,6 +724,48 @@ START_TEST(test_http_methods_and_body)
 }
 END_TEST
 
+/*
+ * Plain checks (GET, no body, credentials, proxy or TLS files) share easy
+ * handles that keep their options between runs: nothing one check sets
+ * may reach the next, and a check of another shape never gets one.
+ */
+START_TEST(test_http_kept_handle_carries_nothing)
+{
+	struct testutil_outcome	 o;
+	struct curlmux		*mux;
+	char			 err[128], want[64];
+
+	NEED_NGINX();
+	run_check(check_of("url = \"http://127.0.0.1:%d/host\"; headers = "
+	    "{ Host = \"a.example\"; }; max_body = 2; expect = { body = "
+	    "\"^host=a.example$\"; };", ng.http), &o);
+	assert_status(&o, PROBE_HTTP_BODY_TOO_LARGE);
+	mux = curlmux_shared(lp, err, sizeof(err));
+	ck_assert_ptr_nonnull(mux);
+	ck_assert_uint_eq(curlmux_kept(mux), 1);
+	/* The same handle again: no Host header, the default max_body. */
+	snprintf(want, sizeof(want), "^host=127.0.0.1:%d$", ng.http);
+	run_check(check_of("url = \"http://127.0.0.1:%d/host\"; expect = { "
+	    "body = \"%s\"; };", ng.http, want), &o);
+	assert_status(&o, PROBE_OK);
+	ck_assert_uint_eq(curlmux_kept(mux), 1);
+	/* HEAD is not plain: a reset handle, and the kept one stays. */
+	run_check(check_of("url = \"http://127.0.0.1:%d/method\"; method = "
+	    "\"HEAD\";", ng.http), &o);
+	assert_status(&o, PROBE_OK);
+	ck_assert_int_eq(o.result.http.body_bytes, 0);
+	ck_assert_uint_eq(curlmux_kept(mux), 1);
+	run_check(check_of("url = \"http://127.0.0.1:%d/method\"; body = "
+	    "\"{}\"; expect = { body = \"^POST\"; };", ng.http), &o);
+	assert_status(&o, PROBE_OK);
+	run_check(check_of("url = \"http://127.0.0.1:%d/method\"; expect = { "
+	    "body = \"^GET$\"; };", ng.http), &o);
+	assert_status(&o, PROBE_OK);
+	ck_assert_int_eq(o.result.http.body_bytes, 4);
+	ck_assert_uint_eq(curlmux_kept(mux), 1);
+}
+END_TEST
+
 START_TEST(test_http_auth_secrets)
 {
 	struct testutil_outcome	 o;
@@ -1339,6 +1381,7 @@ http_suite(void)
 	tcase_add_test(tc, test_http_body_mismatch);
 	tcase_add_test(tc, test_http_headers);
 	tcase_add_test(tc, test_http_methods_and_body);
+	tcase_add_test(tc, test_http_kept_handle_carries_nothing);
 	tcase_add_test(tc, test_http_auth_secrets);
 	tcase_add_test(tc, test_http_body_too_large_known_length);
 	tcase_add_test(tc, test_http_redirect_chain_followed);

@@ -7,6 +7,7 @@
 #include "autoconf.h"
 
 #include <check.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,6 +241,36 @@ START_TEST(test_loop_fd_read_and_write)
 }
 END_TEST
 
+/*
+ * loop_fd_forget() leaves the kernel's registration to close(2): before
+ * the close the fd is still in the epoll set (adding it again fails),
+ * after it the number can be watched afresh and its events arrive.
+ */
+START_TEST(test_loop_fd_forget_then_close)
+{
+	struct fdrec	r = { 0 };
+	int		p[2], q[2];
+
+	ck_assert(pipe(p) == 0);
+	ck_assert(loop_fd_add(lp, p[0], LOOP_READ, record_fd, &r) == 0);
+	loop_fd_forget(lp, p[0]);
+	loop_fd_forget(lp, p[0]);		/* unknown: ignored */
+	ck_assert(loop_fd_add(lp, p[0], LOOP_READ, record_fd, &r) == -1);
+	ck_assert_int_eq(errno, EEXIST);
+	close(p[0]);
+	ck_assert(pipe(q) == 0);
+	ck_assert_int_eq(q[0], p[0]);		/* the lowest free number */
+	ck_assert(loop_fd_add(lp, q[0], LOOP_READ, record_fd, &r) == 0);
+	ck_assert(write(q[1], "x", 1) == 1);
+	loop_run_once(lp, 0);
+	ck_assert_int_eq(r.calls, 1);
+	loop_fd_del(lp, q[0]);
+	close(p[1]);
+	close(q[0]);
+	close(q[1]);
+}
+END_TEST
+
 static void
 record_fd_order(struct loop *loop, int fd, unsigned events, void *arg)
 {
@@ -423,6 +454,7 @@ loop_suite(void)
 	tc = tcase_create("fds");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_loop_fd_read_and_write);
+	tcase_add_test(tc, test_loop_fd_forget_then_close);
 	tcase_add_test(tc, test_loop_fd_stale_event_dropped);
 	tcase_add_test(tc, test_loop_io_before_overdue_timer);
 	suite_add_tcase(s, tc);

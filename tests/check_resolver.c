@@ -217,6 +217,36 @@ assert_addr(const struct sockaddr_storage *ss, const char *want)
 
 /* ---- literals and helpers --------------------------------------------- */
 
+static void
+assert_v4(const char *ip, unsigned port, size_t buflen, const char *want)
+{
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	char			 buf[64];
+
+	memset(&ss, 0, sizeof(ss));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons((uint16_t)port);
+	ck_assert_int_eq(inet_pton(AF_INET, ip, &sin->sin_addr), 1);
+	memset(buf, 'x', sizeof(buf));
+	ck_assert_str_eq(resolver_addr_str(&ss, buf, buflen), want);
+}
+
+/* IPv4 is formatted by hand: every digit count, the port, snprintf's cut. */
+START_TEST(test_resolver_addr_str_ipv4)
+{
+	assert_v4("0.0.0.0", 0, 64, "0.0.0.0:0");
+	assert_v4("255.255.255.255", 65535, 64, "255.255.255.255:65535");
+	assert_v4("10.0.100.9", 8080, 64, "10.0.100.9:8080");
+	assert_v4("127.0.0.1", 80, 64, "127.0.0.1:80");
+	assert_v4("192.168.1.20", 443, 64, "192.168.1.20:443");
+	assert_v4("10.0.100.9", 8080, 8, "10.0.10");
+	assert_v4("10.0.100.9", 8080, 1, "");
+	assert_v4("255.255.255.255", 65535, 22, "255.255.255.255:65535");
+	assert_v4("255.255.255.255", 65535, 21, "255.255.255.255:6553");
+}
+END_TEST
+
 START_TEST(test_resolver_literal_parse)
 {
 	struct sockaddr_storage	ss;
@@ -572,6 +602,7 @@ resolver_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_resolver_literal_parse);
+	tcase_add_test(tc, test_resolver_addr_str_ipv4);
 	tcase_add_test(tc, test_resolver_literal_v4_async);
 	tcase_add_test(tc, test_resolver_literal_v6);
 	tcase_add_test(tc, test_resolver_literal_family_mismatch);
