@@ -12,14 +12,12 @@
 
 #include "config.h"
 #include "history.h"
+#include "pack.h"
 #include "sched.h"
 #include "xmalloc.h"
 
 #define HISTORY_EMPTY	UINT32_MAX
-#define HISTORY_WORDS	(sizeof(struct probe_result) / sizeof(uint64_t))
-/* A packed result: no zero word is kept, so at most one run per two words. */
-#define HISTORY_PACK_MAX \
-	(sizeof(struct probe_result) + (HISTORY_WORDS / 2 + 1) * 4)
+#define HISTORY_PACK_MAX	PACK_MAX(sizeof(struct probe_result))
 
 _Static_assert(sizeof(struct probe_result) % sizeof(uint64_t) == 0,
     "history packs a probe_result in whole words");
@@ -132,65 +130,13 @@ history_sync(struct history *h, const struct config *cfg)
 }
 
 /*
- * Packing: a result is memset to zero before a probe fills it (probe.c),
- * so what it holds is a few runs of non-zero words among zero tails.  It
- * is kept as runs of [zero words to skip: u16][words that follow: u16]
- * [the words], in 8-byte steps, lossless whatever the bytes are.
- * Returns the packed length.
+ * A result is memset to zero before a probe fills it (probe.c), so it
+ * packs to its few non-zero runs (pack.h).
  */
-static uint64_t
-history_word(const uint8_t *p, size_t i)
-{
-	uint64_t	w;
-
-	memcpy(&w, p + i * sizeof(w), sizeof(w));
-	return w;
-}
-
-static size_t
-history_pack(const struct probe_result *res, uint8_t *out)
-{
-	const uint8_t	*p = (const uint8_t *)res;
-	size_t		 i = 0, start, len = 0;
-	uint16_t	 skip, n;
-
-	while (i < HISTORY_WORDS) {
-		for (start = i; i < HISTORY_WORDS && history_word(p, i) == 0;
-		    i++)
-			;
-		if (i == HISTORY_WORDS)
-			break;
-		skip = (uint16_t)(i - start);
-		for (start = i; i < HISTORY_WORDS && history_word(p, i) != 0;
-		    i++)
-			;
-		n = (uint16_t)(i - start);
-		memcpy(out + len, &skip, 2);
-		memcpy(out + len + 2, &n, 2);
-		memcpy(out + len + 4, p + start * 8, n * 8);
-		len += 4 + n * 8;
-	}
-	return len;
-}
-
 void
 history_last(const struct history_entry *e, struct probe_result *out)
 {
-	uint8_t		*p = (uint8_t *)out;
-	size_t		 at = 0, i = 0;
-	uint16_t	 skip, n;
-
-	memset(out, 0, sizeof(*out));
-	while (at + 4 <= e->last_len) {
-		memcpy(&skip, e->last + at, 2);
-		memcpy(&n, e->last + at + 2, 2);
-		i += skip;
-		if (i + n > HISTORY_WORDS || at + 4 + n * 8 > e->last_len)
-			break;		/* not written by history_pack() */
-		memcpy(p + i * 8, e->last + at + 4, n * 8);
-		i += n;
-		at += 4 + n * 8;
-	}
+	pack_decode(e->last, e->last_len, out, sizeof(*out));
 }
 
 /* Keeps res packed in e, reallocating only when it grew. */
@@ -198,7 +144,7 @@ static void
 history_keep(struct history_entry *e, const struct probe_result *res)
 {
 	uint8_t	buf[HISTORY_PACK_MAX];
-	size_t	len = history_pack(res, buf);
+	size_t	len = pack_encode(res, sizeof(*res), buf);
 
 	if (len > e->last_cap) {
 		e->last_cap = (uint16_t)((len + 63) & ~(size_t)63);

@@ -34,6 +34,8 @@
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
+#include "pack.h"
+#include "sched.h"
 #include "outbox.h"
 #include "result.h"
 #include "state.h"
@@ -44,8 +46,11 @@ struct obrec {
 	uint64_t		 seq;
 	char			 channel[NOTIFY_NAME_MAX];
 	int64_t			 created;	/* wall µs */
-	struct notify_item	*items;
+	uint8_t			*packed;	/* the n items: ob_item() */
+	size_t			 packed_len;
+	uint64_t		*keys;		/* per item: ob_key() */
 	size_t			 n;
+	bool			 info;		/* all resolved or stable */
 	size_t			 bytes;		/* on disk */
 	bool			 on_disk;
 	bool			 restored;	/* found at startup */
@@ -349,6 +354,62 @@ ob_link(struct outbox *ob, struct obrec *r)
 	ob->st.bytes += r->bytes;
 }
 
+/*
+ * A record's items are kept packed (pack.h): a notify_item is 3 KB of
+ * fixed buffers, mostly empty, and a channel that is down for minutes
+ * holds every alert of those minutes.  Unpacked where they are read.
+ */
+static uint64_t
+ob_key(const struct notify_item *it)
+{
+	uint64_t	h = sched_hash(it->rule);
+
+	return h ^ (sched_hash(it->check) * 0x100000001b3ULL);
+}
+
+static void
+ob_set_items(struct obrec *r, const struct notify_item *items, size_t n)
+{
+	size_t	i;
+
+	r->packed = pack_dup(items, n * sizeof(*items), &r->packed_len);
+	r->keys = xcalloc(n, sizeof(*r->keys));
+	r->n = n;
+	r->info = true;
+	for (i = 0; i < n; i++) {
+		r->keys[i] = ob_key(&items[i]);
+		if (items[i].kind != NOTIFY_RESOLVED &&
+		    items[i].kind != NOTIFY_STABLE)
+			r->info = false;
+	}
+}
+
+/* Item i of r, unpacked into it. */
+static void
+ob_item(const struct obrec *r, size_t i, struct notify_item *it)
+{
+	pack_decode_at(r->packed, r->packed_len, i * sizeof(*it), it,
+	    sizeof(*it));
+}
+
+/* All of r's items, unpacked into a new array (the caller frees it). */
+static struct notify_item *
+ob_items(const struct obrec *r)
+{
+	struct notify_item	*v = xreallocarray(NULL, r->n, sizeof(*v));
+
+	pack_decode(r->packed, r->packed_len, v, r->n * sizeof(*v));
+	return v;
+}
+
+static void
+ob_rec_free(struct obrec *r)
+{
+	free(r->packed);
+	free(r->keys);
+	free(r);
+}
+
 /* Unlinks r, removes its file (or moves it to rejected/), frees it. */
 static void
 ob_remove(struct outbox *ob, struct obrec *r, bool keep)
@@ -387,8 +448,7 @@ ob_remove(struct outbox *ob, struct obrec *r, bool keep)
 	} else if (r->on_disk && unlink(path) == -1 && errno != ENOENT)
 		log_warn("outbox", "remove %s", path);
 	free(path);
-	free(r->items);
-	free(r);
+	ob_rec_free(r);
 }
 
 static struct obchan *
@@ -468,10 +528,11 @@ static void
 ob_done(void *arg, enum channel_outcome o, int64_t retry_after,
     const char *detail)
 {
-	struct obchan	*c = arg;
-	struct outbox	*ob = c->ob;
-	struct obrec	*r = c->inflight;
-	char		 d[32];
+	struct obchan		*c = arg;
+	struct outbox		*ob = c->ob;
+	struct obrec		*r = c->inflight;
+	struct notify_item	 it;
+	char			 d[32];
 
 	c->inflight = NULL;
 	c->handle = NULL;
@@ -484,10 +545,11 @@ ob_done(void *arg, enum channel_outcome o, int64_t retry_after,
 		ob_remove(ob, r, false);
 	} else if (o == CHANNEL_REJECTED) {
 		ob->st.rejected++;
+		ob_item(r, 0, &it);
 		log_warnx("outbox", "channel \"%s\" rejected the %s of %s/%s "
 		    "(%s); kept in %s/rejected, not retried", c->name,
-		    notify_kind_str(r->items[0].kind), r->items[0].rule,
-		    r->items[0].check, detail, ob->dir);
+		    notify_kind_str(it.kind), it.rule, it.check, detail,
+		    ob->dir);
 		c->attempts = 0;
 		ob_remove(ob, r, true);
 	} else {
@@ -495,12 +557,13 @@ ob_done(void *arg, enum channel_outcome o, int64_t retry_after,
 		c->attempts++;
 		c->limited = strncmp(detail, "HTTP 429", 8) == 0;
 		ob_retry_in(c, retry_after);
+		ob_item(r, 0, &it);
 		log_warnx("outbox", "channel \"%s\": send %d of the %s of "
 		    "%s/%s failed (%s); next try in %s, %zu waiting", c->name,
-		    c->attempts, notify_kind_str(r->items[0].kind),
-		    r->items[0].rule, r->items[0].check, detail,
-		    result_format_us(c->retry.due - loop_now(ob->loop), d,
-		    sizeof(d)), outbox_pending(ob, c->name));
+		    c->attempts, notify_kind_str(it.kind), it.rule, it.check,
+		    detail, result_format_us(c->retry.due -
+		    loop_now(ob->loop), d, sizeof(d)),
+		    outbox_pending(ob, c->name));
 		return;
 	}
 	ob_kick(c);
@@ -522,6 +585,7 @@ ob_kick(struct obchan *c)
 	const struct channel_conf	*conf;
 	struct channel_msg		 msg;
 	struct obrec			*r;
+	struct notify_item		*items;
 	char				 note[128], err[256];
 
 	/* A record is sent only once durable (or known not to be). */
@@ -539,7 +603,7 @@ ob_kick(struct obchan *c)
 		return;
 	}
 	ob_note(c, r, note, sizeof(note));
-	msg.items = r->items;
+	msg.items = items = ob_items(r);	/* the send copies what it keeps */
 	msg.n = r->n;
 	msg.note = note;
 	msg.test = 0;
@@ -549,6 +613,7 @@ ob_kick(struct obchan *c)
 	c->repost_ms = conf->repost_ms;
 	c->handle = conf->ops->send(ob->loop, conf, &msg, ob_done, c, err,
 	    sizeof(err));
+	free(items);
 	if (c->handle == NULL) {
 		c->inflight = NULL;
 		c->attempts++;
@@ -572,19 +637,6 @@ ob_is_inflight(const struct outbox *ob, const struct obrec *r)
 	return false;
 }
 
-/* Only news, no call to act: resolved, or flapping ended. */
-static bool
-ob_is_info(const struct obrec *r)
-{
-	size_t	i;
-
-	for (i = 0; i < r->n; i++)
-		if (r->items[i].kind != NOTIFY_RESOLVED &&
-		    r->items[i].kind != NOTIFY_STABLE)
-			return false;
-	return true;
-}
-
 /* The record to drop: oldest info first, then oldest; never in flight. */
 static struct obrec *
 ob_victim(struct outbox *ob)
@@ -594,7 +646,7 @@ ob_victim(struct outbox *ob)
 	for (r = ob->head; r != NULL; r = r->next) {
 		if (ob_is_inflight(ob, r))
 			continue;
-		if (ob_is_info(r))
+		if (r->info)
 			return r;
 		if (any == NULL)
 			any = r;
@@ -605,18 +657,20 @@ ob_victim(struct outbox *ob)
 static void
 ob_make_room(struct outbox *ob, size_t bytes)
 {
-	struct obrec	*v;
+	struct obrec		*v;
+	struct notify_item	 it;
 
 	while ((ob->st.pending + 1 > ob->lim.max_records ||
 	    ob->st.bytes + bytes > ob->lim.max_bytes) &&
 	    (v = ob_victim(ob)) != NULL) {
 		ob->st.dropped++;
+		ob_item(v, 0, &it);
 		log_warnx("outbox", "outbox full (%zu records, %zu bytes; cap "
 		    "%zu, %zu): dropped the %s of %s/%s for channel \"%s\" "
 		    "(%" PRIu64 " dropped so far)", ob->st.pending,
 		    ob->st.bytes, ob->lim.max_records, ob->lim.max_bytes,
-		    notify_kind_str(v->items[0].kind), v->items[0].rule,
-		    v->items[0].check, v->channel, ob->st.dropped);
+		    notify_kind_str(it.kind), it.rule, it.check, v->channel,
+		    ob->st.dropped);
 		ob_remove(ob, v, false);
 	}
 }
@@ -640,20 +694,21 @@ ob_warn_not_durable(const struct notify_item *it, const char *channel,
 static void
 ob_written(void *arg, uint64_t tag, const struct diskq_done *d)
 {
-	struct obrec	*r = arg;
-	struct outbox	*ob = r->ob;
-	struct obchan	*c;
+	struct obrec		*r = arg;
+	struct outbox		*ob = r->ob;
+	struct obchan		*c;
+	struct notify_item	 it;
 
 	(void)tag;
 	r->writing = false;
 	if (r->dead) {
-		free(r->items);
-		free(r);
+		ob_rec_free(r);
 		return;
 	}
 	if (d->rc != 0) {
 		ob->st.not_durable++;
-		ob_warn_not_durable(&r->items[0], r->channel, d->err);
+		ob_item(r, 0, &it);
+		ob_warn_not_durable(&it, r->channel, d->err);
 	} else
 		r->on_disk = true;
 	if ((c = ob_chan(ob, r->channel)) != NULL)
@@ -675,9 +730,7 @@ ob_enqueue(struct outbox *ob, const char *channel,
 	r->seq = ob->next_seq++;
 	snprintf(r->channel, sizeof(r->channel), "%s", channel);
 	r->created = loop_wallclock();
-	r->items = xcalloc(n, sizeof(*r->items));
-	memcpy(r->items, items, n * sizeof(*items));
-	r->n = n;
+	ob_set_items(r, items, n);
 	txt = outbox_encode(r->seq, channel, r->created, items, n);
 	r->bytes = txt != NULL ? strlen(txt) + 1 : sizeof(*items) * n;
 	ob_make_room(ob, r->bytes);
@@ -762,12 +815,15 @@ outbox_each_restored(const struct outbox *ob,
     void (*cb)(const struct notify_item *, void *), void *arg)
 {
 	const struct obrec	*r;
+	struct notify_item	 it;
 	size_t			 i;
 
 	for (r = ob->head; r != NULL; r = r->next)
 		if (r->restored)
-			for (i = 0; i < r->n; i++)
-				cb(&r->items[i], arg);
+			for (i = 0; i < r->n; i++) {
+				ob_item(r, i, &it);
+				cb(&it, arg);
+			}
 }
 
 int
@@ -906,12 +962,13 @@ ob_same_alert(const struct notify_item *a, const struct notify_item *b)
 static void
 ob_track(struct outbox *ob, const struct obchan *c, const struct obrec *r)
 {
+	struct notify_item		*items = ob_items(r);
 	const struct notify_item	*it;
 	size_t				 i, j;
 	bool				 on, changed = false;
 
 	for (i = 0; i < r->n; i++) {
-		it = &r->items[i];
+		it = &items[i];
 		on = !(it->kind == NOTIFY_RESOLVED || (it->kind ==
 		    NOTIFY_STABLE && strcmp(it->state, "ok") == 0));
 		for (j = 0; j < ob->nfiring; j++)
@@ -937,6 +994,7 @@ ob_track(struct outbox *ob, const struct obchan *c, const struct obrec *r)
 		ob->firing[j].due = loop_now(ob->loop) + c->repost_ms *
 		    1000;
 	}
+	free(items);
 	if (changed)
 		ob_firing_save(ob);
 	ob_repost_arm(ob);
@@ -947,12 +1005,21 @@ ob_has_pending(struct outbox *ob, const char *channel,
     const struct notify_item *it)
 {
 	const struct obrec	*r;
+	struct notify_item	 tmp;
+	uint64_t		 key = ob_key(it);
 	size_t			 i;
 
-	for (r = ob->head; r != NULL; r = r->next)
-		for (i = 0; i < r->n && strcmp(r->channel, channel) == 0; i++)
-			if (ob_same_alert(&r->items[i], it))
+	for (r = ob->head; r != NULL; r = r->next) {
+		if (strcmp(r->channel, channel) != 0)
+			continue;
+		for (i = 0; i < r->n; i++) {
+			if (r->keys[i] != key)
+				continue;
+			ob_item(r, i, &tmp);
+			if (ob_same_alert(&tmp, it))
 				return true;
+		}
+	}
 	return false;
 }
 
@@ -985,10 +1052,12 @@ ob_repost_cb(struct loop *loop, struct loop_timer *t, void *arg)
 static int
 ob_load_one(struct outbox *ob, const char *name)
 {
-	struct obrec	*r;
-	char		*path, *txt = NULL, err[256];
-	long		 len;
-	FILE		*f;
+	struct obrec		*r;
+	struct notify_item	*items = NULL;
+	char			*path, *txt = NULL, err[256];
+	long			 len;
+	size_t			 n = 0;
+	FILE			*f;
 
 	path = xasprintf("%s/%s", ob->dir, name);
 	if ((f = fopen(path, "re")) != NULL) {
@@ -1002,7 +1071,7 @@ ob_load_one(struct outbox *ob, const char *name)
 	}
 	r = xcalloc(1, sizeof(*r));
 	if (txt == NULL || outbox_decode(txt, &r->seq, r->channel,
-	    sizeof(r->channel), &r->created, &r->items, &r->n, err,
+	    sizeof(r->channel), &r->created, &items, &n, err,
 	    sizeof(err)) == -1) {
 		log_warnx("outbox", "%s: %s; left in place, not sent", path,
 		    txt == NULL ? strerror(errno) : err);
@@ -1011,6 +1080,8 @@ ob_load_one(struct outbox *ob, const char *name)
 		free(path);
 		return -1;
 	}
+	ob_set_items(r, items, n);
+	free(items);
 	r->bytes = strlen(txt) + 1;
 	r->on_disk = r->restored = true;
 	ob_link(ob, r);
@@ -1102,8 +1173,7 @@ outbox_free(struct outbox *ob)
 	free(ob->firing);
 	for (r = ob->head; r != NULL; r = next) {
 		next = r->next;
-		free(r->items);
-		free(r);
+		ob_rec_free(r);
 	}
 	config_unref(ob->cfg);
 	free(ob->chans);

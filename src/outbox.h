@@ -41,7 +41,12 @@ struct notify_item;
 #define OUTBOX_MAX_RECORDS	10000
 #define OUTBOX_MAX_BYTES	(16 * 1024 * 1024)
 #define OUTBOX_BACKOFF_MIN_US	(1000000LL)
-#define OUTBOX_BACKOFF_MAX_US	(300 * 1000000LL)
+/*
+ * 1 min, not more: when a channel comes back, what waited goes out within
+ * a minute (a one-minute window of a flaky webhook is not missed), at the
+ * cost of one request a minute per channel while it is down.
+ */
+#define OUTBOX_BACKOFF_MAX_US	(60 * 1000000LL)
 #define OUTBOX_RETRY_AFTER_MAX_US (3600 * 1000000LL)
 #define OUTBOX_DELAY_NOTE_US	(120 * 1000000LL)
 
