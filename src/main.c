@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <openssl/opensslv.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -389,6 +390,15 @@ main(int argc, char *argv[])
 	int			rc;
 
 	main_sanitize_stdio();
+	/*
+	 * A fixed mmap threshold: glibc's moves up to the size of the first
+	 * large block freed (a /metrics page, an alerts.json text: MBs at
+	 * 10,000 checks), and from then on such blocks come from the heap,
+	 * which keeps their pages after the free.  Fixed, they are mapped
+	 * and unmapped: 10,000 checks after a few scrapes of /metrics and
+	 * /status.json, 36.8 MB resident against 30.5 MB.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	/* Secrets come next (config files, the environment we already have). */
 	if (priv_nodump(err, sizeof(err)) == -1)
 		fprintf(stderr, "sonde: %s\n", err);
