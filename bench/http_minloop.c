@@ -77,19 +77,10 @@ static void
 hm_start(struct minloop *m, int64_t now)
 {
 	struct hm_slot	*s;
-	int		 fd;
+	int		 fd, done;
 
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1) {
-		m->errors++;
-		m->done++;
+	if ((fd = minloop_connect(m, &done)) == -1)
 		return;
-	}
-	if (connect(fd, (struct sockaddr *)&m->dst, sizeof(m->dst)) == -1 &&
-	    errno != EINPROGRESS) {
-		minloop_close(m, fd, 0);
-		return;
-	}
 	s = minloop_watch(m, fd, EPOLLOUT, now);
 	s->sent = 0;
 	s->len = s->hdr_end = 0;

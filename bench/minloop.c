@@ -295,6 +295,27 @@ minloop_rewatch(struct minloop *m, int fd, uint32_t events)
 		minloop_die(m, "epoll_ctl");
 }
 
+int
+minloop_connect(struct minloop *m, int *done)
+{
+	int	fd;
+
+	*done = 0;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		m->errors++;
+		m->done++;
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&m->dst, sizeof(m->dst)) == 0)
+		*done = 1;
+	else if (errno != EINPROGRESS) {
+		minloop_close(m, fd, 0);
+		return -1;
+	}
+	return fd;
+}
+
 void
 minloop_close(struct minloop *m, int fd, int ok)
 {

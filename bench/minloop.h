@@ -121,6 +121,12 @@ void	*minloop_watch(struct minloop *, int fd, uint32_t events,
 void	minloop_rewatch(struct minloop *, int fd, uint32_t events);
 /* Counts the outcome and closes fd (RST if m->rst); its slot is freed. */
 void	minloop_close(struct minloop *, int fd, int ok);
+/*
+ * Opens a non-blocking socket and connects it to m->dst.  Returns the fd
+ * with *done set when the connect finished at once, or -1 when the probe
+ * already ended (counted and closed here).
+ */
+int	minloop_connect(struct minloop *, int *done);
 /* Runs until every probe has been started and has finished. */
 void	minloop_run(struct minloop *);
 /* Prints the report line: head, the schedule, mid, the figures, tail. */

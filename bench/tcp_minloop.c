@@ -57,20 +57,12 @@ static const char tcp_minloop_usage[] =
 static void
 tm_start(struct minloop *m, int64_t now)
 {
-	int	fd;
+	int	fd, done;
 
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1) {
-		m->errors++;
-		m->done++;
+	if ((fd = minloop_connect(m, &done)) == -1)
 		return;
-	}
-	if (connect(fd, (struct sockaddr *)&m->dst, sizeof(m->dst)) == 0) {
+	if (done) {
 		minloop_close(m, fd, 1);
-		return;
-	}
-	if (errno != EINPROGRESS) {
-		minloop_close(m, fd, 0);
 		return;
 	}
 	(void)minloop_watch(m, fd, EPOLLOUT, now);
