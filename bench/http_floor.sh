@@ -70,10 +70,8 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-builddir=$(cd "$builddir" && pwd) || bl_die "no build directory"
-for b in sonde bench/curl_minloop bench/http_minloop; do
-	[ -x "$builddir/$b" ] || bl_die "$builddir/$b is not built (make bench)"
-done
+builddir=$(bl_builddir "$builddir" sonde bench/curl_minloop \
+    bench/http_minloop) || exit 1
 if [ -n "$before" ]; then
 	before=$(cd "$before" && pwd) || bl_die "no directory $before"
 	for b in sonde bench/curl_minloop; do

@@ -71,11 +71,9 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [ -n "$raw" ] || { usage >&2; exit 2; }
-builddir=$(cd "$builddir" && pwd) || bl_die "no build directory"
-for b in sonde bench/tcp_sink bench/tcp_minloop bench/http_minloop \
-    bench/tls_minloop bench/dns_minloop bench/http_driver; do
-	[ -x "$builddir/$b" ] || bl_die "$builddir/$b is not built (make bench)"
-done
+builddir=$(bl_builddir "$builddir" sonde bench/tcp_sink bench/tcp_minloop \
+    bench/http_minloop bench/tls_minloop bench/dns_minloop \
+    bench/http_driver) || exit 1
 bl_need nginx nginx
 bl_need knotd knot
 bl_need prometheus-blackbox-exporter prometheus-blackbox-exporter

@@ -22,6 +22,17 @@ bl_say() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 bl_die() { printf '%s: %s\n' "${0##*/}" "$*" >&2; exit 1; }
 
 # bl_need CMD PACKAGE: fails, naming the Debian package, if CMD is missing.
+# bl_builddir DIR PROG...: prints DIR as an absolute path, or dies; dies
+# too when a PROG (relative to DIR) is not built.
+bl_builddir() {
+	local d b
+	d=$(cd "$1" && pwd) || bl_die "no build directory $1"
+	shift
+	for b in "$@"; do
+		[ -x "$d/$b" ] || bl_die "$d/$b is not built (make bench)"
+	done
+	printf '%s\n' "$d"
+}
 bl_need() {
 	command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] ||
 	    bl_die "$1 is missing: apt-get install -y $2"

@@ -41,10 +41,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-builddir=$(cd "$builddir" && pwd) || bl_die "no build directory"
-for b in sonde bench/tls_minloop; do
-	[ -x "$builddir/$b" ] || bl_die "$builddir/$b is not built"
-done
+builddir=$(bl_builddir "$builddir" sonde bench/tls_minloop) || exit 1
 bl_need valgrind valgrind
 bl_need callgrind_annotate valgrind
 bl_need nginx nginx
